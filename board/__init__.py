@@ -1,0 +1,46 @@
+"""融通对接板: a matchmaking board for rail-transit technology demands."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import config as config_mod
+from .config import PROJECT_ROOT
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. No I/O beyond reading settings; no database work."""
+    app = Flask(
+        __name__,
+        instance_path=str(config_mod.INSTANCE_DIR),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(config_mod.load(config))
+
+    from . import auth, cli, errors, i18n, security, templating
+    from .extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .views import admin, api, company, public, supplier
+    from .views import auth as auth_views
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(company.bp)
+    app.register_blueprint(supplier.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)

@@ -1,0 +1,77 @@
+"""Flask-Login wiring and the per-audience guards used by every blueprint."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, current_app, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .extensions import db, login_manager
+from .models import Role
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        from .services import accounts
+
+        return accounts.load_session_user(token, current_app.config["BOARD_DEMO"])
+
+
+def require_role(*roles: Role):
+    """A before_request guard for a whole blueprint: signed in, with one of ``roles``."""
+
+    def guard():
+        if not current_user.is_authenticated:
+            if request.blueprint == "api":
+                abort(401)
+            return login_manager.unauthorized()
+        if current_user.role not in roles:
+            abort(403)
+        if current_user.role != Role.STAFF and current_user.organization_id is None:
+            abort(403)
+        return None
+
+    return guard
+
+
+def role_required(*roles: Role):
+    """The same check for a single view (used outside role blueprints)."""
+
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            resp = require_role(*roles)()
+            if resp is not None:
+                return resp
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Follow ``next`` only to a path on this site."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return False
+    return True
+
+
+def current_org_id() -> int | None:
+    return getattr(current_user, "organization_id", None)
+
+
+def commit() -> None:
+    """The request's single commit."""
+    db.session.commit()
+

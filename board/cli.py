@@ -1,0 +1,191 @@
+"""Flask commands: flask --app board <command>."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .extensions import db
+
+
+def init_app(app: Flask) -> None:
+    for cmd in (
+        init_db,
+        create_staff,
+        set_active,
+        rematch,
+        import_records,
+        export_matches,
+        eval_matching,
+        demo_info,
+    ):
+        app.cli.add_command(cmd)
+
+
+def upgrade_schema() -> None:
+    """Create or upgrade the schema through the committed migrations."""
+    from flask_migrate import upgrade
+
+    Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    upgrade()
+
+
+@click.command("init-db")
+@click.option("--seed/--no-seed", default=True, help="Load the event's data when it is missing.")
+@with_appcontext
+def init_db(seed: bool) -> None:
+    """Create or upgrade the database; load the taxonomy and (by default) the event's seed."""
+    from .services import matches, seeding
+
+    upgrade_schema()
+    added = seeding.load_taxonomy()
+    loaded = None
+    if seed and not seeding.has_event_data():
+        loaded = seeding.load_event()
+    demo = seeding.load_demo_accounts() if current_app.config["BOARD_DEMO"] else []
+    if loaded or added:
+        matches.rematch_all()
+    db.session.commit()
+    if loaded:
+        click.echo(
+            "Seeded the event: {organizations} organisations, {demands} demands, "
+            "{capabilities} capabilities, {outcomes} outcomes.".format(**loaded)
+        )
+    elif seed:
+        click.echo("Event data already present; nothing loaded twice.")
+    click.echo("Database ready.")
+    for acc in demo:
+        click.echo(f"  demo {acc['role']:<9} {acc['email']:<22} password: {acc['password']}")
+
+
+@click.command("demo-info")
+@with_appcontext
+def demo_info() -> None:
+    """Print the address and the demo sign-ins."""
+    from .services import seeding
+
+    click.echo("融通对接板 is running on http://127.0.0.1:5000")
+    if current_app.config["BOARD_DEMO"]:
+        for acc in seeding.load_demo_accounts():
+            click.echo(f"  demo {acc['role']:<9} {acc['email']:<22} password: {acc['password']}")
+        db.session.commit()
+
+
+@click.command("create-staff")
+@click.argument("email")
+@click.option("--name", default=None, help="Display name (default: the part before @).")
+@click.password_option(
+    "--password", envvar="BOARD_STAFF_PASSWORD", help="Asked for when not given."
+)
+@with_appcontext
+def create_staff(email: str, name: str | None, password: str) -> None:
+    """Create a park staff account."""
+    from .models import Role
+    from .services import accounts
+    from .services.errors import Invalid
+
+    try:
+        accounts.create_user(
+            email=email, password=password, role=Role.STAFF,
+            display_name=name or email.split("@")[0],
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from exc
+    db.session.commit()
+    click.echo(f"Staff account created: {accounts.normalise_email(email)}")
+
+
+@click.command("set-active")
+@click.argument("email")
+@click.option("--disable/--enable", default=True)
+@with_appcontext
+def set_active(email: str, disable: bool) -> None:
+    """Disable an account (ending all its sessions) or enable it again."""
+    from .services import accounts
+
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account with e-mail {email}")
+    accounts.set_active(user, not disable)
+    db.session.commit()
+    click.echo(f"{user.email}: {'disabled, sessions ended' if disable else 'enabled'}")
+
+
+@click.command("rematch")
+@with_appcontext
+def rematch() -> None:
+    """Recompute every record's analysis and every demand's matches."""
+    from .services import matches
+
+    def progress(items):
+        with click.progressbar(items, label="Matching", file=sys.stderr) as bar:
+            yield from bar
+
+    result = matches.rematch_all(progress)
+    db.session.commit()
+    click.echo(f"Rematched {result['demands']} demands against {result['capabilities']} capabilities.")
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def import_records(path: Path) -> None:
+    """Import demands and capabilities from .csv, .xlsx or .json (all rows or none)."""
+    from .services import importing
+
+    try:
+        result = importing.import_file(path)
+    except importing.ImportFailed as exc:
+        db.session.rollback()
+        click.echo(f"Nothing was imported from {path}:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(
+        f"Imported {path}: {result.created} created, {result.updated} updated "
+        f"({result.demands} demands, {result.capabilities} capabilities); matches refreshed."
+    )
+
+
+@click.command("export-matches")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
+@click.option("--top", "top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@with_appcontext
+def export_matches(fmt: str, top: int, output: Path | None) -> None:
+    """Write every published demand with its top matches, best first."""
+    from .services import exporting
+
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx needs --output PATH")
+    data = exporting.collect(top)
+    if output is None:
+        sys.stdout.write(exporting.render_text(data, fmt))
+        return
+    exporting.write(data, fmt, output)
+    click.echo(f"Wrote {len(data)} demands to {output}", err=True)
+
+
+@click.command("eval-matching")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def eval_matching(path: Path) -> None:
+    """Ranking quality on a labelled set: the engine against a plain rapidfuzz baseline."""
+    from .matching import evaluate
+    from .services.matcher import get_engine
+
+    evalset = evaluate.load(path)
+    engine_result, baseline = evaluate.run(get_engine(), evalset)
+    click.echo(
+        f"{len(evalset.demands)} demands, {len(evalset.capabilities)} capabilities "
+        f"(lexicon: {len(get_engine().lexicon.concepts)} concepts)"
+    )
+    click.echo(engine_result.row())
+    click.echo(baseline.row())
+    click.echo(f"difference in nDCG@5: {engine_result.ndcg5 - baseline.ndcg5:+.3f}")

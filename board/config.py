@@ -1,0 +1,88 @@
+"""Settings, read from the environment when the app is created."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+#: Environments in which a missing SECRET_KEY is replaced by a random one.
+LENIENT_ENVS = {"development", "demo", "testing"}
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with the given settings."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'board.sqlite3'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain postgres URLs at psycopg 3, the driver we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment plus ``overrides``."""
+    overrides = dict(overrides or {})
+    env = overrides.get("BOARD_ENV") or os.environ.get("BOARD_ENV") or "development"
+    demo = overrides.get("BOARD_DEMO", _flag(os.environ.get("BOARD_DEMO")) or env == "demo")
+    cfg: dict = {
+        "BOARD_ENV": env,
+        "BOARD_DEMO": bool(demo),
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            os.environ.get("DATABASE_URL") or default_database_url()
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "BOARD_LANGUAGES": ("zh", "en"),
+        "PAGE_SIZE": _int("BOARD_PAGE_SIZE", 20),
+        "MATCH_TOP_K": _int("MATCH_TOP_K", 10),
+        "MATCH_THRESHOLD": _int("MATCH_THRESHOLD", 20),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "board@localhost"),
+    }
+    cfg.update(overrides)
+    if not cfg.get("SECRET_KEY"):
+        if cfg["BOARD_ENV"] not in LENIENT_ENVS and not cfg.get("TESTING"):
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it in the environment "
+                "(for example: export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'))."
+            )
+        # Development only: sessions last as long as the process.
+        cfg["SECRET_KEY"] = secrets.token_hex(32)
+    if not (0 <= cfg["MATCH_THRESHOLD"] <= 100):
+        raise ConfigError("MATCH_THRESHOLD must be between 0 and 100")
+    if cfg["MATCH_TOP_K"] < 1:
+        raise ConfigError("MATCH_TOP_K must be at least 1")
+    return cfg

@@ -1,0 +1,57 @@
+"""Error pages in the user's language, and JSON errors for the API."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+MESSAGES = {
+    400: lambda: _("The request could not be understood."),
+    401: lambda: _("Please sign in to continue."),
+    403: lambda: _("You do not have access to this page."),
+    404: lambda: _("We could not find this page. It may have been moved or closed."),
+    405: lambda: _("This action is not allowed here."),
+    413: lambda: _("The upload is too large."),
+    500: lambda: _("Something went wrong on our side. Nothing you entered was saved; please try again."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(code: int, message: str | None = None):
+    message = message or MESSAGES.get(code, MESSAGES[400])()
+    if _wants_json():
+        return jsonify(error=message, status=code), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(
+            400, _("This form has expired or was sent from another site. Reload the page and try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        if code >= 500:
+            db.session.rollback()
+        return render_error(code if code in MESSAGES else code, MESSAGES.get(code, lambda: exc.description)())
+
+    @app.errorhandler(InternalServerError)
+    def server_error(exc):
+        db.session.rollback()
+        return render_error(500)
+
+    @app.errorhandler(Exception)
+    def unhandled(exc: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,277 @@
+"""WTForms: the shape of each form and its field checks. Rules that need the database
+live in services; views put the services' messages back onto the fields."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .models import OrgKind, Role, Visibility
+
+REQUIRED = _l("This field is required.")
+EMAIL = _l("Enter a valid e-mail address, such as name@example.com.")
+URL_MSG = _l("Enter a full web address starting with http:// or https://.")
+
+
+def length(max_: int, min_: int = -1) -> Length:
+    if min_ > 0:
+        msg = _l("Enter between %(min)d and %(max)d characters.", min=min_, max=max_)
+    else:
+        msg = _l("Enter at most %(max)d characters.", max=max_)
+    return Length(min=min_, max=max_, message=msg)
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but its CSRF token: buttons that change something."""
+
+
+class LanguageForm(FlaskForm):
+    lang = HiddenField(validators=[DataRequired()])
+    next = HiddenField()
+
+
+class SignUpForm(FlaskForm):
+    role = RadioField(
+        _l("I want to"),
+        choices=[
+            (Role.COMPANY.value, _l("post technology demands (company)")),
+            (Role.SUPPLIER.value, _l("offer capabilities and reply to demands (supplier)")),
+        ],
+        validators=[InputRequired(message=_l("Choose one."))],
+    )
+    organization = StringField(
+        _l("Organisation"), filters=[strip], validators=[DataRequired(REQUIRED), length(200, 2)]
+    )
+    organization_kind = SelectField(
+        _l("Kind of organisation"),
+        choices=[
+            (OrgKind.ENTERPRISE.value, _l("Enterprise")),
+            (OrgKind.UNIVERSITY.value, _l("University or college")),
+            (OrgKind.OTHER.value, _l("Other")),
+        ],
+        default=OrgKind.ENTERPRISE.value,
+    )
+    display_name = StringField(
+        _l("Your name"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)]
+    )
+    email = EmailField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), Email(message=EMAIL), length(254)],
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(REQUIRED), length(128, 8)],
+        description=_l("At least 8 characters."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("password", message=_l("The two passwords differ.")),
+        ],
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail"), filters=[strip], validators=[DataRequired(REQUIRED), Email(message=EMAIL)]
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
+    next = HiddenField()
+
+
+class RecordForm(FlaskForm):
+    """Fields shared by demands and capabilities. Choices are filled in by the view."""
+
+    title = StringField(
+        _l("Title"), filters=[strip], validators=[DataRequired(REQUIRED), length(200, 4)]
+    )
+    description = TextAreaField(
+        _l("Description"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), length(5000, 10)],
+    )
+    keywords = StringField(
+        _l("Keywords"),
+        filters=[strip],
+        validators=[Optional(), length(500)],
+        description=_l("Separate with commas, semicolons or 、"),
+    )
+    segment = SelectField(_l("Industry-chain segment"), choices=[], validate_choice=True)
+    themes = MultiCheckboxField(_l("Technology themes"), choices=[], validate_choice=True)
+    contact_name = StringField(
+        _l("Contact person"), filters=[strip], validators=[Optional(), length(100)]
+    )
+    contact_email = EmailField(
+        _l("Contact e-mail"),
+        filters=[strip],
+        validators=[Optional(), Email(message=EMAIL), length(254)],
+    )
+    website = StringField(
+        _l("Website"),
+        filters=[strip],
+        validators=[Optional(), URL(require_tld=False, message=URL_MSG), length(300)],
+    )
+
+    def set_choices(self, segments, themes, loc) -> None:
+        self.segment.choices = [("", _l("Not sure yet"))] + [
+            (s.code, loc(s, "name")) for s in segments
+        ]
+        self.themes.choices = [(t.code, loc(t, "name")) for t in themes]
+
+
+class DemandForm(RecordForm):
+    visibility = RadioField(
+        _l("Who may see our organisation's name"),
+        choices=[
+            (Visibility.PUBLIC.value, _l("Public: show our organisation")),
+            (Visibility.ANONYMOUS.value, _l("Anonymous: hide our organisation from the public")),
+        ],
+        default=Visibility.PUBLIC.value,
+        validators=[InputRequired(message=_l("Choose one."))],
+    )
+    deadline = DateField(
+        _l("Reply by (optional)"),
+        validators=[Optional()],
+        description=_l("Format: 2026-12-31"),
+    )
+
+
+class CapabilityForm(RecordForm):
+    pass
+
+
+class ReplyForm(FlaskForm):
+    capability_id = SelectField(_l("Which of your capabilities fits"), choices=[], coerce=str)
+    fit = TextAreaField(
+        _l("How we fit"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), length(3000, 20)],
+        description=_l("What you would do for this demand, in a few sentences."),
+    )
+    cases = TextAreaField(
+        _l("Relevant cases"), filters=[strip], validators=[Optional(), length(3000)]
+    )
+    contact_name = StringField(
+        _l("Contact person"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)]
+    )
+    contact_email = EmailField(
+        _l("Contact e-mail"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), Email(message=EMAIL), length(254)],
+    )
+    contact_phone = StringField(
+        _l("Phone (optional)"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Use digits, spaces, + - ( ) only.")),
+        ],
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason"), filters=[strip], validators=[DataRequired(REQUIRED), length(1000, 2)]
+    )
+
+
+class AnswerReplyForm(FlaskForm):
+    decision = RadioField(
+        _l("Your answer"),
+        choices=[("shortlisted", _l("Shortlist")), ("declined", _l("Decline"))],
+        validators=[InputRequired(message=_l("Choose one."))],
+    )
+    reason = TextAreaField(
+        _l("Reason (required when declining)"),
+        filters=[strip],
+        validators=[Optional(), length(1000)],
+    )
+
+
+class ProfileForm(FlaskForm):
+    name_en = StringField(
+        _l("Name in English"), filters=[strip], validators=[Optional(), length(200)]
+    )
+    website = StringField(
+        _l("Website"),
+        filters=[strip],
+        validators=[Optional(), URL(require_tld=False, message=URL_MSG), length(300)],
+    )
+    description = TextAreaField(
+        _l("About us"), filters=[strip], validators=[Optional(), length(3000)]
+    )
+
+
+class SuggestionForm(FlaskForm):
+    """Accepting the board's suggestions for a record (works without JavaScript)."""
+
+    segment = BooleanField()
+    themes = MultiCheckboxField(choices=[], validate_choice=True)
+    keywords = MultiCheckboxField(choices=[], validate_choice=False)
+
+
+class TermForm(FlaskForm):
+    concept = StringField(
+        _l("Concept id"), filters=[strip], validators=[DataRequired(REQUIRED), length(80)]
+    )
+    term = StringField(_l("Term"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)])
+    lang = SelectField(
+        _l("Language"),
+        choices=[("zh", _l("Chinese")), ("en", _l("English")), ("abbr", _l("Abbreviation"))],
+    )
+
+
+class ConceptForm(FlaskForm):
+    key = StringField(
+        _l("Concept id"),
+        filters=[strip],
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^[a-z][a-z0-9_]{1,79}$", message=_l("Lowercase letters, digits and _ only.")),
+        ],
+    )
+    label_zh = StringField(
+        _l("Chinese term"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)]
+    )
+    label_en = StringField(
+        _l("English term"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)]
+    )
+    broader = StringField(
+        _l("Broader concept id (optional)"), filters=[strip], validators=[Optional(), length(80)]
+    )
+    segments = MultiCheckboxField(_l("Segments"), choices=[], validate_choice=True)
+    themes = MultiCheckboxField(_l("Themes"), choices=[], validate_choice=True)

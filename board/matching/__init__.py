@@ -1,0 +1,29 @@
+"""Matching demands to capabilities. Framework-free: no Flask, no SQLAlchemy.
+
+normalize -> tokenize -> lexicon lookup (analysis) -> score; index for candidates."""
+
+from .analysis import Analysis, Doc
+from .engine import Engine, Ranked, Suggestion
+from .index import MemoryIndex, index_keys, rank_candidates
+from .lexicon import Concept, ExtraTerm, Lexicon, LexiconError
+from .normalize import fold, normalise
+from .score import Scored, Weights
+
+__all__ = [
+    "Analysis",
+    "Concept",
+    "Doc",
+    "Engine",
+    "ExtraTerm",
+    "Lexicon",
+    "LexiconError",
+    "MemoryIndex",
+    "Ranked",
+    "Scored",
+    "Suggestion",
+    "Weights",
+    "fold",
+    "index_keys",
+    "normalise",
+    "rank_candidates",
+]

@@ -1,0 +1,160 @@
+"""The matching engine: one object that analyses, scores, ranks and suggests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .analysis import Analysis, Analyzer, Doc
+from .index import MemoryIndex, _id_order, index_keys
+from .lexicon import Concept, ExtraTerm, Lexicon
+from .score import Scored, Weights, profile, score
+from .tokenize import is_cjk
+
+#: Bump when analysis or scoring changes in a way that makes stored analyses stale.
+ENGINE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Ranked:
+    id: Hashable
+    score: float
+    reasons: dict
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    segment: str | None
+    themes: list[str]
+    keywords: list[str]
+
+    def to_json(self) -> dict:
+        return {"segment": self.segment, "themes": self.themes, "keywords": self.keywords}
+
+
+class Engine:
+    def __init__(self, lexicon: Lexicon, weights: Weights | None = None):
+        self.lexicon = lexicon
+        self.weights = weights or Weights()
+        self.analyzer = Analyzer(lexicon)
+        self.version = f"{ENGINE_VERSION}-{lexicon.version}"
+
+    @classmethod
+    def from_files(
+        cls,
+        lexicon_path: str | Path,
+        extra_concepts: Iterable[Concept] = (),
+        extra_terms: Iterable[ExtraTerm] = (),
+        weights: Weights | None = None,
+    ) -> Engine:
+        return cls(Lexicon.load(lexicon_path, extra_concepts, extra_terms), weights)
+
+    # -- analysis -----------------------------------------------------------------
+    def analyze(self, doc: Doc) -> Analysis:
+        return self.analyzer.analyze(doc, self.version)
+
+    def load(self, data: dict | None) -> Analysis | None:
+        """A stored analysis, or None when it was made by another lexicon or engine."""
+        if not data or data.get("v") != self.version:
+            return None
+        return Analysis.from_json(data)
+
+    def keys(self, a: Analysis) -> dict[str, float]:
+        return index_keys(a, self.lexicon, self.weights)
+
+    def new_index(self) -> MemoryIndex:
+        return MemoryIndex(self.lexicon, self.weights)
+
+    # -- scoring ------------------------------------------------------------------
+    def score(self, demand: Analysis, capability: Analysis, explain: bool = True) -> Scored:
+        return score(demand, capability, self.lexicon, self.weights, explain)
+
+    def rank(
+        self,
+        demand: Analysis,
+        candidates: Iterable[tuple[Hashable, Analysis]],
+        top_k: int,
+        threshold: float = 0.0,
+    ) -> list[Ranked]:
+        """Score every candidate and keep the best ``top_k`` at or above ``threshold``."""
+        scored = []
+        for rid, cap in candidates:
+            s = self.score(demand, cap, explain=False)
+            if s.score > 0 and s.score >= threshold:
+                scored.append((s.score, rid, cap))
+        scored.sort(key=lambda x: (-x[0], _id_order(x[1])))
+        return [
+            Ranked(rid, value, self.score(demand, cap).reasons)
+            for value, rid, cap in scored[:top_k]
+        ]
+
+    def search(
+        self,
+        demand: Analysis,
+        index: MemoryIndex,
+        top_k: int,
+        threshold: float = 0.0,
+        exhaustive: bool = False,
+        candidate_limit: int | None = None,
+    ) -> list[Ranked]:
+        """Rank the records of an index for a demand. ``exhaustive`` scores every record."""
+        if exhaustive:
+            ids: Iterable[Hashable] = index.records
+        else:
+            ids = index.candidates(demand, candidate_limit or self.candidate_limit(top_k))
+        return self.rank(demand, ((i, index.records[i]) for i in ids), top_k, threshold)
+
+    @staticmethod
+    def candidate_limit(top_k: int) -> int:
+        return max(200, 20 * top_k)
+
+    # -- suggestions while posting --------------------------------------------------
+    def suggest(self, doc: Doc, lang: str | None = None) -> Suggestion:
+        """Segment, themes and keywords the text points to."""
+        a = self.analyze(doc)
+        p = profile(a, self.lexicon, self.weights)
+        lex = self.lexicon
+        seg_mass: dict[str, float] = defaultdict(float)
+        theme_mass: dict[str, float] = defaultdict(float)
+        ranked: list[tuple[float, str]] = []
+        for cid, v in p.direct.items():
+            spec = lex.weights[cid]
+            if spec < self.weights.generic_cutoff:
+                continue
+            segs, themes = self._codes(cid)
+            for s in segs:
+                seg_mass[s] += spec * v
+            for t in themes:
+                theme_mass[t] += spec * v
+            ranked.append((spec * v, cid))
+        segment = None
+        if seg_mass:
+            best = sorted(seg_mass.items(), key=lambda kv: (-kv[1], kv[0]))
+            if best[0][1] >= 0.9 and (len(best) == 1 or best[0][1] > best[1][1]):
+                segment = best[0][0]
+        themes = sorted(t for t, m in theme_mass.items() if m >= 0.9)
+        if lang is None:
+            lang = "zh" if is_cjk(doc.title + doc.description) else "en"
+        have = {k.strip().lower() for k in doc.keywords}
+        keywords: list[str] = []
+        for _, cid in sorted(ranked, key=lambda x: (-x[0], x[1])):
+            label = lex.concepts[cid].label(lang)
+            if label.lower() not in have and label not in keywords:
+                keywords.append(label)
+            if len(keywords) == 6:
+                break
+        return Suggestion(segment, themes, keywords)
+
+    def _codes(self, cid: str) -> tuple[frozenset[str], frozenset[str]]:
+        """A concept's segments and themes, inherited from its broader concept when unset."""
+        c = self.lexicon.concepts[cid]
+        segs, themes = c.segments, c.themes
+        for anc in self.lexicon.ancestors(cid):
+            if segs and themes:
+                break
+            a = self.lexicon.concepts[anc]
+            segs = segs or a.segments
+            themes = themes or a.themes
+        return segs, themes

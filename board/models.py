@@ -1,0 +1,493 @@
+"""The data model (SQLAlchemy 2, typed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=dt.UTC)
+            value = value.astimezone(dt.UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class JSONText(sa.TypeDecorator):
+    """JSON stored as text, portable across SQLite and PostgreSQL."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+def _enum(enum_cls) -> sa.Enum:
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Role(StrEnum):
+    COMPANY = "company"
+    SUPPLIER = "supplier"
+    STAFF = "staff"
+
+
+class OrgKind(StrEnum):
+    ENTERPRISE = "enterprise"
+    UNIVERSITY = "university"
+    ALLIANCE = "alliance"
+    PARK = "park"
+    OTHER = "other"
+
+
+class DemandStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    ANONYMOUS = "anonymous"
+
+
+class ReplyStatus(StrEnum):
+    SENT = "sent"
+    SHORTLISTED = "shortlisted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class MatchStatus(StrEnum):
+    SUGGESTED = "suggested"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+class OutcomeKind(StrEnum):
+    MEETING = "meeting"
+    AGREEMENT = "agreement"
+
+
+class Organization(db.Model):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind), default=OrgKind.ENTERPRISE)
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    website: Mapped[str | None] = mapped_column(sa.String(300))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    event_role: Mapped[str | None] = mapped_column(sa.Text)
+    event_role_en: Mapped[str | None] = mapped_column(sa.Text)
+    is_illustrative: Mapped[bool] = mapped_column(default=False)
+    provenance: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organization")
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.id} {self.name!r}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization | None] = relationship(back_populates="users")
+
+    #: The login session this user object was loaded through (set by the loader).
+    session_token = None
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def get_id(self) -> str | None:  # Flask-Login stores the session token, not the user id
+        return self.session_token
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == Role.STAFF
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class LoginSession(db.Model):
+    """A server-side record of one sign-in; revoking it ends that session."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Event(db.Model):
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    name_en: Mapped[str | None] = mapped_column(sa.String(300))
+    banner: Mapped[str | None] = mapped_column(sa.String(200))
+    banner_en: Mapped[str | None] = mapped_column(sa.String(200))
+    held_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+    location_en: Mapped[str | None] = mapped_column(sa.String(200))
+    summary: Mapped[str | None] = mapped_column(sa.Text)
+    summary_en: Mapped[str | None] = mapped_column(sa.Text)
+    source: Mapped[str | None] = mapped_column(sa.Text)
+    provenance: Mapped[str | None] = mapped_column(sa.Text)
+
+    rounds: Mapped[list[Round]] = relationship(back_populates="event", order_by="Round.opens_on")
+
+
+class Round(db.Model):
+    """A collection round: demands are gathered between two dates."""
+
+    __tablename__ = "collection_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))
+    opens_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    closes_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    provenance: Mapped[str | None] = mapped_column(sa.Text)
+
+    event: Mapped[Event | None] = relationship(back_populates="rounds")
+
+
+class Segment(db.Model):
+    """A link of the industry chain (design, construction, equipment, operation, control)."""
+
+    __tablename__ = "segment"
+
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    short: Mapped[str] = mapped_column(sa.String(10))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Theme(db.Model):
+    """A technology theme announced by the industry alliance."""
+
+    __tablename__ = "theme"
+
+    code: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    description_en: Mapped[str | None] = mapped_column(sa.Text)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+demand_theme = sa.Table(
+    "demand_theme",
+    db.metadata,
+    sa.Column("demand_id", sa.ForeignKey("demand.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("theme_code", sa.ForeignKey("theme.code"), primary_key=True),
+)
+
+capability_theme = sa.Table(
+    "capability_theme",
+    db.metadata,
+    sa.Column(
+        "capability_id", sa.ForeignKey("capability.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("theme_code", sa.ForeignKey("theme.code"), primary_key=True),
+)
+
+
+class MatchableMixin:
+    """Fields shared by demands and capabilities: the texts the engine reads."""
+
+    ref: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    keywords: Mapped[str] = mapped_column(sa.Text, default="")
+    segment_code: Mapped[str | None] = mapped_column(sa.ForeignKey("segment.code"), index=True)
+    contact_name: Mapped[str | None] = mapped_column(sa.String(100))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    website: Mapped[str | None] = mapped_column(sa.String(300))
+    is_illustrative: Mapped[bool] = mapped_column(default=False)
+    provenance: Mapped[str | None] = mapped_column(sa.Text)
+    #: Normalised and segmented forms, computed when the record is saved.
+    analysis: Mapped[dict | None] = mapped_column(JSONText, deferred=True)
+    analysis_version: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [k for k in (self.keywords or "").split("\n") if k.strip()]
+
+    @property
+    def theme_codes(self) -> list[str]:
+        return sorted(t.code for t in self.themes)
+
+
+class Demand(MatchableMixin, db.Model):
+    __tablename__ = "demand"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("collection_round.id"), index=True)
+    status: Mapped[DemandStatus] = mapped_column(
+        _enum(DemandStatus), default=DemandStatus.DRAFT, index=True
+    )
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility), default=Visibility.PUBLIC)
+    deadline: Mapped[dt.date | None] = mapped_column(sa.Date)
+    return_reason: Mapped[str | None] = mapped_column(sa.Text)
+    close_reason: Mapped[str | None] = mapped_column(sa.Text)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+    author: Mapped[User | None] = relationship()
+    round: Mapped[Round | None] = relationship()
+    segment: Mapped[Segment | None] = relationship()
+    themes: Mapped[list[Theme]] = relationship(secondary=demand_theme, order_by=Theme.position)
+    replies: Mapped[list[Reply]] = relationship(
+        back_populates="demand", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (sa.Index("ix_demand_status_published", "status", "published_at"),)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.visibility == Visibility.ANONYMOUS
+
+    def __repr__(self) -> str:
+        return f"<Demand {self.id} {self.ref} {self.status}>"
+
+
+class Capability(MatchableMixin, db.Model):
+    __tablename__ = "capability"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+
+    organization: Mapped[Organization] = relationship()
+    author: Mapped[User | None] = relationship()
+    segment: Mapped[Segment | None] = relationship()
+    themes: Mapped[list[Theme]] = relationship(secondary=capability_theme, order_by=Theme.position)
+
+    def __repr__(self) -> str:
+        return f"<Capability {self.id} {self.ref}>"
+
+
+class Reply(db.Model):
+    """A supplier's expression of interest in a demand."""
+
+    __tablename__ = "reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demand.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    capability_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("capability.id", ondelete="SET NULL")
+    )
+    fit: Mapped[str] = mapped_column(sa.Text)
+    cases: Mapped[str | None] = mapped_column(sa.Text)
+    contact_name: Mapped[str] = mapped_column(sa.String(100))
+    contact_email: Mapped[str] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[ReplyStatus] = mapped_column(_enum(ReplyStatus), default=ReplyStatus.SENT)
+    status_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    demand: Mapped[Demand] = relationship(back_populates="replies")
+    organization: Mapped[Organization] = relationship()
+    author: Mapped[User | None] = relationship()
+    capability: Mapped[Capability | None] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("demand_id", "organization_id"),)
+
+
+class Match(db.Model):
+    """A stored suggestion: one capability for one demand, with score and reasons."""
+
+    __tablename__ = "match"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demand.id", ondelete="CASCADE"))
+    capability_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("capability.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float] = mapped_column(sa.Float)
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    status: Mapped[MatchStatus] = mapped_column(_enum(MatchStatus), default=MatchStatus.SUGGESTED)
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    demand: Mapped[Demand] = relationship()
+    capability: Mapped[Capability] = relationship()
+    reviewed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("demand_id", "capability_id"),)
+
+
+class MatchKey(db.Model):
+    """Inverted index for candidate generation: which records carry which concept or term."""
+
+    __tablename__ = "match_key"
+
+    side: Mapped[str] = mapped_column(sa.String(1), primary_key=True)  # "d" or "c"
+    key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
+    record_id: Mapped[int] = mapped_column(primary_key=True)
+    weight: Mapped[float] = mapped_column(sa.Float)
+
+    __table_args__ = (sa.Index("ix_match_key_record", "side", "record_id"),)
+
+
+class Outcome(db.Model):
+    """A meeting held or an agreement signed between two organisations."""
+
+    __tablename__ = "outcome"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OutcomeKind] = mapped_column(_enum(OutcomeKind))
+    demand_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("demand.id", ondelete="SET NULL"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    organization_a_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
+    organization_b_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
+    occurred_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    note_en: Mapped[str | None] = mapped_column(sa.Text)
+    provenance: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    demand: Mapped[Demand | None] = relationship()
+    event: Mapped[Event | None] = relationship()
+    organization_a: Mapped[Organization] = relationship(foreign_keys=[organization_a_id])
+    organization_b: Mapped[Organization] = relationship(foreign_keys=[organization_b_id])
+
+
+class CustomConcept(db.Model):
+    """A concept staff added to the lexicon from the admin view."""
+
+    __tablename__ = "custom_concept"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    broader: Mapped[str | None] = mapped_column(sa.String(80))
+    label_zh: Mapped[str] = mapped_column(sa.String(100))
+    label_en: Mapped[str] = mapped_column(sa.String(100))
+    segments: Mapped[str] = mapped_column(sa.String(100), default="")
+    themes: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomTerm(db.Model):
+    """A term staff attached to a concept (built-in or custom)."""
+
+    __tablename__ = "custom_term"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concept_key: Mapped[str] = mapped_column(sa.String(80), index=True)
+    term: Mapped[str] = mapped_column(sa.String(100))
+    lang: Mapped[str] = mapped_column(sa.String(4))  # zh, en or abbr
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("concept_key", "term"),)

@@ -1,0 +1,170 @@
+"""Sign-up, sign-in and server-side sessions."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import LoginSession, Organization, OrgKind, Role, User, utcnow
+from .errors import Invalid
+
+MIN_PASSWORD = 8
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def find_organization(name: str) -> Organization | None:
+    return db.session.scalar(sa.select(Organization).where(Organization.name == name.strip()))
+
+
+def sign_up(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    organization_name: str,
+    organization_kind: OrgKind = OrgKind.ENTERPRISE,
+    website: str | None = None,
+) -> User:
+    """A company or supplier member with a new organisation of their own."""
+    if role not in (Role.COMPANY, Role.SUPPLIER):
+        raise Invalid(_l("Choose whether you post demands or offer capabilities."), "role")
+    if find_user(email):
+        raise Invalid(_l("An account with this e-mail already exists."), "email")
+    if find_organization(organization_name):
+        raise Invalid(
+            _l(
+                "This organisation is already registered. Ask its members or the park staff "
+                "to add you."
+            ),
+            "organization",
+        )
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(_l("Use at least 8 characters."), "password")
+    org = Organization(
+        name=organization_name.strip(), kind=organization_kind, website=website or None
+    )
+    user = User(
+        email=normalise_email(email),
+        display_name=display_name.strip(),
+        role=role,
+        organization=org,
+    )
+    user.set_password(password)
+    db.session.add_all([org, user])
+    db.session.flush()
+    return user
+
+
+def create_user(
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    display_name: str,
+    organization: Organization | None = None,
+    is_demo: bool = False,
+) -> User:
+    if find_user(email):
+        raise Invalid(_l("An account with this e-mail already exists."), "email")
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(_l("Use at least 8 characters."), "password")
+    user = User(
+        email=normalise_email(email),
+        display_name=display_name,
+        role=role,
+        organization=organization,
+        is_demo=is_demo,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str, demo_mode: bool) -> User | None:
+    """The user these credentials belong to, if they may sign in now."""
+    user = find_user(email)
+    if user is None:
+        # Spend the same time as a real check so that timing does not reveal accounts.
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    if user.is_demo and not demo_mode:
+        return None
+    return user
+
+
+def start_session(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user=user, token_hash=LoginSession.hash_token(token)))
+    user.last_login_at = utcnow()
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def load_session_user(token: str | None, demo_mode: bool) -> User | None:
+    """The signed-in user behind a session token, unless it was revoked or disabled."""
+    if not token:
+        return None
+    row = db.session.scalar(
+        sa.select(LoginSession).where(LoginSession.token_hash == LoginSession.hash_token(token))
+    )
+    if row is None or row.revoked_at is not None:
+        return None
+    user = row.user
+    if not user.active or (user.is_demo and not demo_mode):
+        return None
+    user.session_token = token
+    return user
+
+
+def end_session(token: str | None) -> None:
+    if not token:
+        return
+    db.session.execute(
+        sa.update(LoginSession)
+        .where(LoginSession.token_hash == LoginSession.hash_token(token))
+        .where(LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_all_sessions(user: User) -> None:
+    db.session.execute(
+        sa.update(LoginSession)
+        .where(LoginSession.user_id == user.id)
+        .where(LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def set_active(user: User, active: bool) -> None:
+    """Disable (ending every session) or re-enable an account."""
+    user.active = active
+    if not active:
+        end_all_sessions(user)
+    db.session.flush()
+
+
+def set_locale(user: User, locale: str) -> None:
+    user.locale = locale
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(8))

@@ -1,0 +1,151 @@
+"""Exporting every published demand with its top matches, best first."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload, undefer
+
+from ..extensions import db
+from ..models import Capability, Demand, DemandStatus, Match, MatchStatus
+from .matcher import get_engine
+from .matches import analysis_of, candidates, settings
+
+CSV_COLUMNS = [
+    "demand_ref",
+    "demand_title",
+    "rank",
+    "capability_ref",
+    "organization",
+    "title",
+    "score",
+    "reasons",
+]
+
+
+def reason_lines(reasons: dict) -> list[str]:
+    """A match's reasons as short bilingual lines."""
+    lines = []
+    for c in reasons.get("concepts", []):
+        text = f"{c['zh']} / {c['en']}"
+        if c.get("link") == "broader":
+            text += " (broader / 上位概念)"
+        lines.append(text)
+    for t in reasons.get("terms", []):
+        lines.append(f"~ {t['demand']} ≈ {t['capability']}")
+    if reasons.get("segment"):
+        lines.append(f"segment: {reasons['segment']}")
+    for theme in reasons.get("themes", []):
+        lines.append(f"theme: {theme}")
+    return lines
+
+
+def collect(top: int) -> list[dict]:
+    top_k, threshold = settings()
+    demands = db.session.scalars(
+        sa.select(Demand).where(Demand.status == DemandStatus.PUBLISHED).order_by(Demand.id)
+    ).all()
+    stored: dict[int, list[Match]] = {}
+    for m in db.session.scalars(
+        sa.select(Match)
+        .join(Match.demand)
+        .where(Demand.status == DemandStatus.PUBLISHED, Match.status != MatchStatus.DISMISSED)
+        .options(selectinload(Match.capability).selectinload(Capability.organization))
+        .order_by(Match.demand_id, Match.score.desc(), Match.capability_id)
+    ):
+        stored.setdefault(m.demand_id, []).append(m)
+    out = []
+    for d in demands:
+        rows = [
+            _row(m.capability, m.score, m.reasons) for m in stored.get(d.id, [])
+        ]
+        if top > top_k:
+            rows = _live(d, top, threshold, exclude_dismissed=True)
+        out.append(
+            {"demand_ref": d.ref, "demand_title": d.title, "matches": rows[:top]}
+        )
+    return out
+
+
+def _row(cap: Capability, score: float, reasons: dict) -> dict:
+    return {
+        "capability_ref": cap.ref,
+        "organization": cap.organization.name,
+        "title": cap.title,
+        "score": score,
+        "reasons": reason_lines(reasons or {}),
+    }
+
+
+def _live(d: Demand, top: int, threshold: float, exclude_dismissed: bool) -> list[dict]:
+    """More matches than are stored: rank the demand afresh (nothing is written)."""
+    engine = get_engine()
+    a = analysis_of(engine, d)
+    dismissed = set(
+        db.session.scalars(
+            sa.select(Match.capability_id).where(
+                Match.demand_id == d.id, Match.status == MatchStatus.DISMISSED
+            )
+        )
+    )
+    ids = [i for i in candidates(engine, "c", a, engine.candidate_limit(top)) if i not in dismissed]
+    caps = {
+        c.id: c
+        for c in db.session.scalars(
+            sa.select(Capability)
+            .where(Capability.id.in_(ids))
+            .options(undefer(Capability.analysis), selectinload(Capability.organization))
+        )
+    } if ids else {}
+    ranked = engine.rank(a, ((i, analysis_of(engine, caps[i])) for i in ids if i in caps), top, threshold)
+    return [_row(caps[r.id], r.score, r.reasons) for r in ranked]
+
+
+def render_text(data: list[dict], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for row in _flat(data):
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def _flat(data: list[dict]):
+    for d in data:
+        if not d["matches"]:
+            yield [d["demand_ref"], d["demand_title"], "", "", "", "", "", ""]
+        for rank, m in enumerate(d["matches"], start=1):
+            yield [
+                d["demand_ref"],
+                d["demand_title"],
+                rank,
+                m["capability_ref"],
+                m["organization"],
+                m["title"],
+                m["score"],
+                "; ".join(m["reasons"]),
+            ]
+
+
+def write(data: list[dict], fmt: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt in ("json", "csv"):
+        # CSV gets a BOM so that Excel opens the Chinese text correctly.
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        path.write_text(render_text(data, fmt), encoding=encoding, newline="")
+        return
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "matches"
+    ws.append(CSV_COLUMNS)
+    for row in _flat(data):
+        ws.append(row)
+    wb.save(path)

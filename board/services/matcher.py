@@ -1,0 +1,73 @@
+"""The process's matching engine (lexicon file plus staff additions), built once and
+rebuilt when the lexicon changes, and the bridge between records and the engine."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..config import PROJECT_ROOT
+from ..extensions import db
+from ..matching import Concept, Doc, Engine, ExtraTerm
+from ..models import Capability, CustomConcept, CustomTerm, Demand
+
+LEXICON_PATH = PROJECT_ROOT / "seed" / "lexicon.tsv"
+
+_lock = threading.Lock()
+_cache: dict[tuple, Engine] = {}
+
+
+def _signature() -> tuple:
+    concepts = db.session.execute(
+        sa.select(sa.func.count(CustomConcept.id), sa.func.max(CustomConcept.id))
+    ).one()
+    terms = db.session.execute(
+        sa.select(sa.func.count(CustomTerm.id), sa.func.max(CustomTerm.id))
+    ).one()
+    path = current_app.config.get("LEXICON_PATH", LEXICON_PATH)
+    return (str(path), path.stat().st_mtime_ns, tuple(concepts), tuple(terms))
+
+
+def get_engine() -> Engine:
+    """The engine for the current lexicon (file plus staff additions)."""
+    sig = _signature()
+    engine = _cache.get(sig)
+    if engine is not None:
+        return engine
+    with _lock:
+        engine = _cache.get(sig)
+        if engine is None:
+            extra_concepts = [
+                Concept(
+                    id=c.key,
+                    label_zh=c.label_zh,
+                    label_en=c.label_en,
+                    broader=c.broader or None,
+                    segments=frozenset(filter(None, c.segments.split(","))),
+                    themes=frozenset(filter(None, c.themes.split(","))),
+                    zh=(c.label_zh,),
+                    en=(c.label_en,),
+                )
+                for c in db.session.scalars(sa.select(CustomConcept).order_by(CustomConcept.id))
+            ]
+            extra_terms = [
+                ExtraTerm(t.concept_key, t.term, t.lang)
+                for t in db.session.scalars(sa.select(CustomTerm).order_by(CustomTerm.id))
+            ]
+            engine = Engine.from_files(sig[0], extra_concepts, extra_terms)
+            _cache.clear()  # keep only the current lexicon's engine
+            _cache[sig] = engine
+    return engine
+
+
+def to_doc(record: Demand | Capability) -> Doc:
+    return Doc(
+        id=record.id,
+        title=record.title or "",
+        description=record.description or "",
+        keywords=tuple(record.keyword_list),
+        segment=record.segment_code,
+        themes=frozenset(record.theme_codes),
+    )

@@ -1,0 +1,330 @@
+"""Stored matches kept fresh: saving a demand or capability rescores only that record
+against the other side; ``rematch_all`` recomputes everything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload, undefer
+
+from ..extensions import db
+from ..matching import Analysis, Engine, Ranked, rank_candidates
+from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
+from .errors import NotFound
+from .matcher import get_engine, to_doc
+
+ACTIVE_DEMAND = (DemandStatus.DRAFT, DemandStatus.SUBMITTED, DemandStatus.PUBLISHED)
+REVIEWED = (MatchStatus.CONFIRMED, MatchStatus.DISMISSED)
+
+
+def settings() -> tuple[int, float]:
+    cfg = current_app.config
+    return int(cfg["MATCH_TOP_K"]), float(cfg["MATCH_THRESHOLD"])
+
+
+# -- analyses and the inverted index ------------------------------------------------
+def analysis_of(engine: Engine, record: Demand | Capability) -> Analysis:
+    """The record's stored analysis, recomputed when the lexicon has changed since."""
+    a = engine.load(record.analysis)
+    if a is None:
+        a = engine.analyze(to_doc(record))
+        record.analysis = a.to_json()
+        record.analysis_version = engine.version
+    return a
+
+
+def _side(record: Demand | Capability) -> str:
+    return "d" if isinstance(record, Demand) else "c"
+
+
+def _write_keys(engine: Engine, side: str, record_id: int, a: Analysis | None) -> None:
+    db.session.execute(
+        sa.delete(MatchKey).where(MatchKey.side == side, MatchKey.record_id == record_id)
+    )
+    if a is not None:
+        rows = [
+            {"side": side, "record_id": record_id, "key": k, "weight": v}
+            for k, v in engine.keys(a).items()
+        ]
+        if rows:
+            db.session.execute(sa.insert(MatchKey), rows)
+
+
+def reindex(engine: Engine, record: Demand | Capability) -> Analysis:
+    """Analyse a record afresh and file it in the index (closed demands are not filed)."""
+    a = engine.analyze(to_doc(record))
+    record.analysis = a.to_json()
+    record.analysis_version = engine.version
+    active = not (isinstance(record, Demand) and record.status not in ACTIVE_DEMAND)
+    _write_keys(engine, _side(record), record.id, a if active else None)
+    return a
+
+
+def candidates(engine: Engine, side: str, a: Analysis, limit: int) -> list[int]:
+    keys = engine.keys(a)
+    if not keys:
+        return []
+    rows = db.session.execute(
+        sa.select(MatchKey.record_id, MatchKey.key, MatchKey.weight).where(
+            MatchKey.side == side, MatchKey.key.in_(list(keys))
+        )
+    )
+    return rank_candidates(keys, rows, limit)
+
+
+# -- writing matches -----------------------------------------------------------------
+def _store(demand_id: int, ranked: Iterable[Ranked], rescore: Callable[[int], float]) -> None:
+    """Replace a demand's suggested matches; reviewed ones stay, with a fresh score."""
+    existing = {
+        m.capability_id: m
+        for m in db.session.scalars(sa.select(Match).where(Match.demand_id == demand_id))
+    }
+    now = utcnow()
+    kept = set()
+    for r in ranked:
+        m = existing.get(r.id)
+        if m is None:
+            db.session.add(
+                Match(demand_id=demand_id, capability_id=r.id, score=r.score, reasons=r.reasons,
+                      computed_at=now)
+            )
+        else:
+            m.score, m.reasons, m.computed_at = r.score, r.reasons, now
+        kept.add(r.id)
+    for cap_id, m in existing.items():
+        if cap_id in kept:
+            continue
+        if m.status in REVIEWED:
+            m.score, m.computed_at = rescore(cap_id), now
+        else:
+            db.session.delete(m)
+
+
+def refresh_demand(demand: Demand, engine: Engine | None = None) -> None:
+    """Rescore one demand against the capabilities that share something with it."""
+    engine = engine or get_engine()
+    a = reindex(engine, demand)
+    if demand.status not in ACTIVE_DEMAND:
+        return
+    top_k, threshold = settings()
+    ids = candidates(engine, "c", a, engine.candidate_limit(top_k))
+    caps = _load(Capability, ids)
+    analyses = {c.id: analysis_of(engine, c) for c in caps}
+    ranked = engine.rank(a, analyses.items(), top_k, threshold)
+
+    def rescore(cap_id: int) -> float:
+        cap = analyses.get(cap_id)
+        if cap is None:
+            cap = analysis_of(engine, db.session.get(Capability, cap_id))
+        return engine.score(a, cap, explain=False).score
+
+    _store(demand.id, ranked, rescore)
+    db.session.flush()
+
+
+def refresh_capability(
+    cap: Capability, engine: Engine | None = None, skip_demands: set[int] = frozenset()
+) -> None:
+    """Rescore one capability against the active demands that share something with it
+    (``skip_demands`` were just ranked in full and need nothing more)."""
+    engine = engine or get_engine()
+    top_k, threshold = settings()
+    a = reindex(engine, cap)
+    ids = candidates(engine, "d", a, max(500, engine.candidate_limit(top_k)))
+    ids = [i for i in ids if i not in skip_demands]
+    demands = [d for d in _load(Demand, ids) if d.status in ACTIVE_DEMAND]
+    existing = {
+        m.demand_id: m for m in _matches_of_capability(cap.id) if m.demand_id not in skip_demands
+    }
+    now = utcnow()
+    touched: set[int] = set()
+    for d in demands:
+        s = engine.score(analysis_of(engine, d), a)
+        m = existing.get(d.id)
+        if s.score > 0 and s.score >= threshold:
+            touched.add(d.id)
+            if m is None:
+                db.session.add(Match(demand_id=d.id, capability_id=cap.id, score=s.score,
+                                     reasons=s.reasons, computed_at=now))
+            else:
+                m.score, m.reasons, m.computed_at = s.score, s.reasons, now
+        elif m is not None and m.status in REVIEWED:
+            m.score, m.reasons, m.computed_at = s.score, s.reasons, now
+            touched.add(d.id)
+    refill: list[int] = []
+    for demand_id, m in existing.items():
+        if demand_id in touched:
+            continue
+        if m.status in REVIEWED:
+            m.score, m.computed_at = 0.0, now
+        else:
+            db.session.delete(m)
+            refill.append(demand_id)
+    db.session.flush()
+    for demand_id in sorted(touched):
+        _trim(demand_id, top_k)
+    # A demand that lost this capability may have room for another one.
+    for d in _load(Demand, refill):
+        if d.status in ACTIVE_DEMAND:
+            refresh_demand(d, engine)
+    db.session.flush()
+
+
+def _trim(demand_id: int, top_k: int) -> None:
+    suggested = db.session.scalars(
+        sa.select(Match)
+        .where(Match.demand_id == demand_id, Match.status == MatchStatus.SUGGESTED)
+        .order_by(Match.score.desc(), Match.capability_id)
+    ).all()
+    for m in suggested[top_k:]:
+        db.session.delete(m)
+
+
+def forget_capability(cap: Capability) -> list[int]:
+    """Before deleting a capability: drop it from the index; return the demands to refill."""
+    engine = get_engine()
+    _write_keys(engine, "c", cap.id, None)
+    return [m.demand_id for m in _matches_of_capability(cap.id)]
+
+
+def refill_demands(demand_ids: Iterable[int]) -> None:
+    engine = get_engine()
+    for d in _load(Demand, list(demand_ids)):
+        if d.status in ACTIVE_DEMAND:
+            refresh_demand(d, engine)
+
+
+def _matches_of_capability(cap_id: int) -> list[Match]:
+    return list(db.session.scalars(sa.select(Match).where(Match.capability_id == cap_id)))
+
+
+def _load(model, ids: list[int]) -> list:
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        sa.select(model).where(model.id.in_(ids)).options(undefer(model.analysis),
+                                                          selectinload(model.themes))
+    ).all()
+    order = {rid: i for i, rid in enumerate(ids)}
+    return sorted(rows, key=lambda r: order[r.id])
+
+
+def rematch_all(progress: Callable[[Iterable], Iterable] | None = None) -> dict:
+    """Recompute every analysis, the whole index and every demand's matches."""
+    progress = progress or (lambda it: it)
+    engine = get_engine()
+    top_k, threshold = settings()
+    db.session.execute(sa.delete(MatchKey))
+    index = engine.new_index()
+    caps = db.session.scalars(
+        sa.select(Capability).options(undefer(Capability.analysis), selectinload(Capability.themes))
+    ).all()
+    demands = db.session.scalars(
+        sa.select(Demand)
+        .where(Demand.status.in_(ACTIVE_DEMAND))
+        .options(undefer(Demand.analysis), selectinload(Demand.themes))
+    ).all()
+    key_rows: list[dict] = []
+
+    def file(side: str, rid: int, a: Analysis) -> None:
+        key_rows.extend(
+            {"side": side, "record_id": rid, "key": k, "weight": v}
+            for k, v in engine.keys(a).items()
+        )
+        if len(key_rows) >= 5000:
+            db.session.execute(sa.insert(MatchKey), key_rows)
+            key_rows.clear()
+
+    work = [("c", c) for c in caps] + [("d", d) for d in demands]
+    analyses: dict[tuple[str, int], Analysis] = {}
+    for side, record in progress(work):
+        a = analysis_of(engine, record)
+        analyses[(side, record.id)] = a
+        file(side, record.id, a)
+        if side == "c":
+            index.add(record.id, a)
+        else:
+            ranked = engine.search(a, index, top_k, threshold)
+            _store(
+                record.id,
+                ranked,
+                lambda cap_id, a=a: engine.score(a, index.records[cap_id], explain=False).score
+                if cap_id in index.records
+                else 0.0,
+            )
+    if key_rows:
+        db.session.execute(sa.insert(MatchKey), key_rows)
+    db.session.flush()
+    return {"capabilities": len(caps), "demands": len(demands)}
+
+
+# -- reading matches -----------------------------------------------------------------
+def for_demand(demand: Demand, include_dismissed: bool = False) -> list[Match]:
+    q = (
+        sa.select(Match)
+        .where(Match.demand_id == demand.id)
+        .options(selectinload(Match.capability).selectinload(Capability.organization))
+    )
+    if not include_dismissed:
+        q = q.where(Match.status != MatchStatus.DISMISSED)
+    rows = db.session.scalars(q).all()
+    return sorted(rows, key=_display_order)
+
+
+def _display_order(m: Match):
+    return (0 if m.status == MatchStatus.CONFIRMED else 1, -m.score, m.capability_id)
+
+
+def for_supplier(org_id: int, limit: int = 500) -> list[tuple[Demand, list[Match]]]:
+    """Published demands that match any of an organisation's capabilities, best first."""
+    rows = db.session.scalars(
+        sa.select(Match)
+        .join(Match.capability)
+        .join(Match.demand)
+        .where(
+            Capability.organization_id == org_id,
+            Demand.status == DemandStatus.PUBLISHED,
+            Match.status != MatchStatus.DISMISSED,
+        )
+        .options(selectinload(Match.demand).selectinload(Demand.organization),
+                 selectinload(Match.capability))
+        .order_by(Match.score.desc(), Match.demand_id, Match.capability_id)
+        .limit(limit)
+    ).all()
+    grouped: dict[int, tuple[Demand, list[Match]]] = {}
+    for m in rows:
+        grouped.setdefault(m.demand_id, (m.demand, []))[1].append(m)
+    return sorted(
+        grouped.values(),
+        key=lambda item: (
+            0 if any(m.status == MatchStatus.CONFIRMED for m in item[1]) else 1,
+            -item[1][0].score,
+            item[0].id,
+        ),
+    )
+
+
+def review(match_id: int, status: MatchStatus, staff_user) -> Match:
+    m = db.session.get(Match, match_id)
+    if m is None:
+        raise NotFound()
+    m.status = status
+    m.reviewed_by = staff_user
+    m.reviewed_at = utcnow()
+    db.session.flush()
+    return m
+
+
+def refresh_many(demands: list[Demand], capabilities: list[Capability]) -> None:
+    """After a bulk write: index every record first, then rescore each against the other side."""
+    engine = get_engine()
+    for record in [*capabilities, *demands]:
+        reindex(engine, record)
+    db.session.flush()
+    for d in demands:
+        refresh_demand(d, engine)
+    done = {d.id for d in demands}
+    for cap in capabilities:
+        refresh_capability(cap, engine, skip_demands=done)

@@ -1,0 +1,39 @@
+"""Thin views, one blueprint per audience."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+
+from ..auth import is_safe_next
+from ..services.errors import Invalid
+
+
+def form_data(form) -> dict:
+    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+
+
+def show_invalid(form, exc: Invalid) -> None:
+    """Put a service's rule violation next to its field, or at the top of the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+def back(default_endpoint: str, **values):
+    target = request.form.get("next") or request.args.get("next")
+    if is_safe_next(target):
+        return redirect(target)
+    return redirect(url_for(default_endpoint, **values))
+
+
+def flash_invalid(exc: Invalid) -> None:
+    flash(str(exc.message), "error")
+
+
+def form_status(form) -> int:
+    """422 when a submitted form is shown again with errors, else 200."""
+    if request.method == "POST" and (form.errors or form.form_errors):
+        return 422
+    return 200

@@ -1,0 +1,190 @@
+"""Park staff: review demands and their matches, keep the lexicon."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth import commit, require_role
+from ..extensions import db
+from ..forms import ActionForm, ConceptForm, ReasonForm, TermForm
+from ..i18n import loc
+from ..models import DemandStatus, Match, MatchStatus, Role
+from ..services import demands, lexicon_admin, matches, records, replies
+from ..services.errors import Invalid
+from . import back, flash_invalid, show_invalid
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(require_role(Role.STAFF))
+
+
+@bp.get("/")
+def dashboard():
+    status_arg = request.args.get("status", "submitted")
+    status = None
+    if status_arg != "all":
+        try:
+            status = DemandStatus(status_arg)
+        except ValueError:
+            abort(404)
+    page = demands.by_status(status, request.args.get("page", 1, type=int) or 1, 30)
+    return render_template(
+        "admin/dashboard.html",
+        page=page,
+        status=status,
+        status_arg=status_arg,
+        counts=demands.status_counts(),
+        reply_counts=replies.counts_for_demands([d.id for d in page.items]),
+    )
+
+
+@bp.get("/demands/<int:demand_id>")
+def demand(demand_id: int):
+    d = demands.get(demand_id)
+    return render_template(
+        "admin/demand.html",
+        d=d,
+        matches=matches.for_demand(d, include_dismissed=True),
+        replies=replies.for_demand(d),
+        return_form=ReasonForm(),
+    )
+
+
+@bp.post("/demands/<int:demand_id>/publish")
+def publish(demand_id: int):
+    d = demands.get(demand_id)
+    if ActionForm().validate_on_submit():
+        try:
+            demands.publish(current_user, d)
+            commit()
+            flash(_("Published. It is now on the board."), "success")
+        except Invalid as exc:
+            flash_invalid(exc)
+    return redirect(url_for("admin.demand", demand_id=d.id))
+
+
+@bp.post("/demands/<int:demand_id>/return")
+def return_demand(demand_id: int):
+    d = demands.get(demand_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            demands.return_to_poster(current_user, d, form.reason.data)
+            commit()
+            flash(_("Returned to the poster with your reason."), "success")
+            return redirect(url_for("admin.demand", demand_id=d.id))
+        except Invalid as exc:
+            flash_invalid(exc)
+            return redirect(url_for("admin.demand", demand_id=d.id))
+    return (
+        render_template(
+            "admin/demand.html",
+            d=d,
+            matches=matches.for_demand(d, include_dismissed=True),
+            replies=replies.for_demand(d),
+            return_form=form,
+        ),
+        422,
+    )
+
+
+def _review(match_id: int, status: MatchStatus, message: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    m = matches.review(match_id, status, current_user)
+    commit()
+    flash(message, "success")
+    return back("admin.demand", demand_id=m.demand_id)
+
+
+@bp.post("/matches/<int:match_id>/confirm")
+def confirm_match(match_id: int):
+    return _review(match_id, MatchStatus.CONFIRMED, _("Match confirmed: both sides now see it as recommended."))
+
+
+@bp.post("/matches/<int:match_id>/dismiss")
+def dismiss_match(match_id: int):
+    return _review(match_id, MatchStatus.DISMISSED, _("Match dismissed: neither side sees it."))
+
+
+@bp.post("/matches/<int:match_id>/reset")
+def reset_match(match_id: int):
+    return _review(match_id, MatchStatus.SUGGESTED, _("Match set back to suggested."))
+
+
+@bp.get("/lexicon")
+def lexicon():
+    q = (request.args.get("q") or "").strip()[:50]
+    term_form, concept_form = TermForm(), ConceptForm()
+    _concept_choices(concept_form)
+    if request.args.get("concept"):
+        term_form.concept.data = request.args["concept"]
+    return render_template(
+        "admin/lexicon.html",
+        q=q,
+        concepts=lexicon_admin.search(q),
+        custom=lexicon_admin.additions(),
+        term_form=term_form,
+        concept_form=concept_form,
+        stats=lexicon_admin.stats(),
+    )
+
+
+def _concept_choices(form: ConceptForm) -> None:
+    form.segments.choices = [(s.code, loc(s, "name")) for s in records.all_segments()]
+    form.themes.choices = [(t.code, loc(t, "name")) for t in records.all_themes()]
+
+
+def _lexicon_page(term_form, concept_form, status=422):
+    return (
+        render_template(
+            "admin/lexicon.html",
+            q="",
+            concepts=lexicon_admin.search(""),
+            custom=lexicon_admin.additions(),
+            term_form=term_form,
+            concept_form=concept_form,
+            stats=lexicon_admin.stats(),
+        ),
+        status,
+    )
+
+
+@bp.post("/lexicon/terms")
+def add_term():
+    form = TermForm()
+    concept_form = ConceptForm(formdata=None)
+    _concept_choices(concept_form)
+    if form.validate_on_submit():
+        try:
+            result = lexicon_admin.add_term(current_user, form.concept.data, form.term.data, form.lang.data)
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
+            commit()
+            flash(_("Term added; %(n)d demands were matched again.", n=result["demands"]), "success")
+            return redirect(url_for("admin.lexicon", q=form.term.data))
+    return _lexicon_page(form, concept_form)
+
+
+@bp.post("/lexicon/concepts")
+def add_concept():
+    form = ConceptForm()
+    _concept_choices(form)
+    term_form = TermForm(formdata=None)
+    if form.validate_on_submit():
+        try:
+            result = lexicon_admin.add_concept(current_user, form.data)
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
+            commit()
+            flash(_("Concept added; %(n)d demands were matched again.", n=result["demands"]), "success")
+            return redirect(url_for("admin.lexicon", q=form.key.data))
+    return _lexicon_page(term_form, form)
+
+

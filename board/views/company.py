@@ -1,0 +1,166 @@
+"""Company members: post and manage demands, see their matches and replies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth import commit, require_role
+from ..extensions import db
+from ..forms import ActionForm, AnswerReplyForm, DemandForm, ReasonForm
+from ..i18n import loc
+from ..models import DemandStatus, Match, MatchStatus, ReplyStatus, Role
+from ..services import demands, matches, records, replies
+from ..services.errors import Invalid
+from . import flash_invalid, form_data, form_status, show_invalid
+from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
+
+bp = Blueprint("company", __name__, url_prefix="/company")
+bp.before_request(require_role(Role.COMPANY))
+
+
+def _form(obj=None) -> DemandForm:
+    form = DemandForm(obj=obj)
+    form.set_choices(records.all_segments(), records.all_themes(), loc)
+    if obj is not None and request.method == "GET":
+        form.segment.data = obj.segment_code or ""
+        form.themes.data = obj.theme_codes
+        form.keywords.data = "、".join(obj.keyword_list)
+        form.visibility.data = obj.visibility.value
+    return form
+
+
+@bp.get("/")
+def my_demands():
+    items = demands.of_organization(current_user.organization_id)
+    ids = [d.id for d in items]
+    top: dict[int, list[Match]] = defaultdict(list)
+    if ids:
+        rows = db.session.scalars(
+            sa.select(Match)
+            .where(Match.demand_id.in_(ids), Match.status != MatchStatus.DISMISSED)
+            .order_by(Match.demand_id, Match.score.desc(), Match.capability_id)
+        )
+        for m in rows:
+            if len(top[m.demand_id]) < 3:
+                top[m.demand_id].append(m)
+    return render_template(
+        "company/my_demands.html",
+        items=items,
+        top=top,
+        reply_counts=replies.counts_for_demands(ids),
+    )
+
+
+@bp.route("/demands/new", methods=["GET", "POST"])
+def new_demand():
+    form = _form()
+    if form.validate_on_submit():
+        d = demands.create(current_user, form_data(form))
+        commit()
+        flash(_("Draft saved. Check the suggestions, then submit it for review."), "success")
+        return redirect(url_for("company.demand", demand_id=d.id))
+    return render_template("company/demand_form.html", form=form, d=None), form_status(form)
+
+
+@bp.get("/demands/<int:demand_id>")
+def demand(demand_id: int):
+    d = demands.get_owned(current_user, demand_id)
+    return render_template(
+        "company/demand.html",
+        d=d,
+        matches=matches.for_demand(d),
+        replies=replies.for_demand(d),
+        answer_form=AnswerReplyForm(),
+        close_form=ReasonForm(),
+        **suggestion_context(d),
+    )
+
+
+@bp.route("/demands/<int:demand_id>/edit", methods=["GET", "POST"])
+def edit_demand(demand_id: int):
+    d = demands.get_owned(current_user, demand_id)
+    if d.status == DemandStatus.CLOSED:
+        flash(_("A closed demand cannot be edited."), "error")
+        return redirect(url_for("company.demand", demand_id=d.id))
+    form = _form(d)
+    if form.validate_on_submit():
+        was_published = d.status == DemandStatus.PUBLISHED
+        try:
+            demands.update(current_user, d, form_data(form))
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
+            commit()
+            if was_published:
+                flash(_("Saved. The changes go to the park staff for review before they are shown."), "info")
+            else:
+                flash(_("Saved."), "success")
+            return redirect(url_for("company.demand", demand_id=d.id))
+    return render_template("company/demand_form.html", form=form, d=d), form_status(form)
+
+
+@bp.post("/demands/<int:demand_id>/submit")
+def submit_demand(demand_id: int):
+    d = demands.get_owned(current_user, demand_id)
+    if ActionForm().validate_on_submit():
+        try:
+            demands.submit(current_user, d)
+            commit()
+            flash(_("Submitted. The park staff will review it before it is published."), "success")
+        except Invalid as exc:
+            flash_invalid(exc)
+    return redirect(url_for("company.demand", demand_id=d.id))
+
+
+@bp.post("/demands/<int:demand_id>/close")
+def close_demand(demand_id: int):
+    d = demands.get_owned(current_user, demand_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            demands.close(current_user, d, form.reason.data)
+            commit()
+            flash(_("The demand is closed."), "success")
+        except Invalid as exc:
+            flash_invalid(exc)
+    else:
+        flash(_("Give a reason for closing the demand."), "error")
+    return redirect(url_for("company.demand", demand_id=d.id))
+
+
+@bp.post("/demands/<int:demand_id>/suggestions")
+def accept_suggestions(demand_id: int):
+    d = demands.get_owned(current_user, demand_id)
+    if d.status == DemandStatus.CLOSED:
+        flash(_("A closed demand cannot be edited."), "error")
+    else:
+        data = accepted_changes(d)
+        if data is None:
+            flash(nothing_picked_message(), "error")
+        else:
+            demands.update(current_user, d, data)
+            commit()
+            flash(_("Suggestions applied."), "success")
+    return redirect(url_for("company.demand", demand_id=d.id))
+
+
+@bp.post("/replies/<int:reply_id>/answer")
+def answer_reply(reply_id: int):
+    r = replies.get_received(current_user, reply_id)
+    form = AnswerReplyForm()
+    if form.validate_on_submit():
+        try:
+            replies.answer(current_user, r, ReplyStatus(form.decision.data), form.reason.data or "")
+            commit()
+            flash(_("Your answer was saved; the supplier can see it."), "success")
+        except Invalid as exc:
+            flash_invalid(exc)
+    else:
+        flash(_("Choose shortlist or decline."), "error")
+    return redirect(url_for("company.demand", demand_id=r.demand_id) + f"#reply-{r.id}")

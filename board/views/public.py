@@ -1,0 +1,118 @@
+"""Pages anyone can see: the board, a demand, the event; the language switch."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..auth import commit, is_safe_next
+from ..extensions import db
+from ..forms import ActionForm, LanguageForm
+from ..i18n import LANG_COOKIE
+from ..models import Event, Outcome, Organization, Reply, Role, Round
+from ..services import demands, records
+from ..services import replies as reply_service
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index():
+    args = request.args
+    page = args.get("page", 1, type=int) or 1
+    segment = args.get("segment") or None
+    theme = args.get("theme") or None
+    round_id = args.get("round", type=int)
+    q = (args.get("q") or "").strip()[:100]
+    result = demands.search_published(
+        q=q, segment=segment, theme=theme, round_id=round_id, page=page,
+        per_page=int(current_app.config["PAGE_SIZE"]),
+    )
+    if page > result.pages and result.total:
+        abort(404)
+    rounds = db.session.scalars(sa.select(Round).order_by(Round.opens_on.desc())).all()
+    return render_template(
+        "public/index.html",
+        page=result,
+        q=q,
+        segment=segment,
+        theme=theme,
+        round_id=round_id,
+        segments=records.all_segments(),
+        themes=records.all_themes(),
+        rounds=rounds,
+    )
+
+
+@bp.get("/demands/<int:demand_id>")
+def demand(demand_id: int):
+    d = demands.get(demand_id)
+    if not demands.can_view(current_user, d):
+        abort(404)
+    my_reply = None
+    is_owner = (
+        current_user.is_authenticated
+        and current_user.role == Role.COMPANY
+        and current_user.organization_id == d.organization_id
+    )
+    if current_user.is_authenticated and current_user.role == Role.SUPPLIER:
+        my_reply = reply_service.existing(current_user.organization_id, d.id)
+    show_contact = current_user.is_authenticated and (
+        current_user.role == Role.STAFF or is_owner or not d.is_anonymous
+    )
+    return render_template(
+        "public/demand.html",
+        d=d,
+        my_reply=my_reply,
+        is_owner=is_owner,
+        show_contact=show_contact,
+    )
+
+
+@bp.get("/event")
+def event():
+    ev = db.session.scalar(sa.select(Event).order_by(Event.held_on.desc()).limit(1))
+    if ev is None:
+        abort(404)
+    participants = db.session.scalars(
+        sa.select(Organization)
+        .where(Organization.event_role.is_not(None))
+        .order_by(Organization.id)
+    ).all()
+    outcomes = db.session.scalars(
+        sa.select(Outcome).where(Outcome.event_id == ev.id).order_by(Outcome.id)
+    ).all()
+    published = demands.search_published(per_page=10)
+    reply_total = db.session.scalar(sa.select(sa.func.count(Reply.id)))
+    return render_template(
+        "public/event.html",
+        ev=ev,
+        participants=participants,
+        outcomes=outcomes,
+        themes=records.all_themes(),
+        segments=records.all_segments(),
+        demands=published,
+        reply_total=reply_total,
+    )
+
+
+@bp.post("/lang")
+def set_language():
+    form = LanguageForm()
+    target = form.next.data if is_safe_next(form.next.data) else url_for("public.index")
+    resp = redirect(target)
+    if form.validate_on_submit() and form.lang.data in ("zh", "en"):
+        resp.set_cookie(
+            LANG_COOKIE, form.lang.data, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+        g.lang_override = form.lang.data
+        if current_user.is_authenticated:
+            current_user.locale = form.lang.data
+            commit()
+    return resp
+
+
+@bp.app_context_processor
+def inject_forms():
+    return {"action_form": ActionForm(), "lang_form": LanguageForm()}

@@ -1,0 +1,177 @@
+"""Supplier members: profile, capabilities, demands that match them, replies."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth import commit, require_role
+from ..extensions import db
+from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm
+from ..i18n import loc
+from ..models import DemandStatus, Role
+from ..services import capabilities, demands, matches, records, replies
+from ..services.errors import Invalid
+from . import flash_invalid, form_data, form_status, show_invalid
+from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
+
+bp = Blueprint("supplier", __name__, url_prefix="/supplier")
+bp.before_request(require_role(Role.SUPPLIER))
+
+
+def _form(obj=None) -> CapabilityForm:
+    form = CapabilityForm(obj=obj)
+    form.set_choices(records.all_segments(), records.all_themes(), loc)
+    if obj is not None and request.method == "GET":
+        form.segment.data = obj.segment_code or ""
+        form.themes.data = obj.theme_codes
+        form.keywords.data = "、".join(obj.keyword_list)
+    return form
+
+
+@bp.get("/")
+def matching():
+    grouped = matches.for_supplier(current_user.organization_id)
+    has_capabilities = bool(capabilities.of_organization(current_user.organization_id))
+    replied = {r.demand_id: r for r in replies.of_organization(current_user.organization_id)}
+    return render_template(
+        "supplier/matching.html",
+        grouped=grouped,
+        has_capabilities=has_capabilities,
+        replied=replied,
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    org = current_user.organization
+    form = ProfileForm(obj=org)
+    if form.validate_on_submit():
+        capabilities.update_profile(current_user, form_data(form))
+        commit()
+        flash(_("Profile saved."), "success")
+        return redirect(url_for("supplier.profile"))
+    return render_template("supplier/profile.html", form=form, org=org), form_status(form)
+
+
+@bp.get("/capabilities")
+def capability_list():
+    return render_template(
+        "supplier/capabilities.html",
+        items=capabilities.of_organization(current_user.organization_id),
+    )
+
+
+@bp.route("/capabilities/new", methods=["GET", "POST"])
+def new_capability():
+    form = _form()
+    if form.validate_on_submit():
+        cap = capabilities.create(current_user, form_data(form))
+        commit()
+        flash(_("Capability saved. Demands that match it are listed under “Matching me”."), "success")
+        return redirect(url_for("supplier.capability", cap_id=cap.id))
+    return render_template("supplier/capability_form.html", form=form, cap=None), form_status(form)
+
+
+@bp.get("/capabilities/<int:cap_id>")
+def capability(cap_id: int):
+    cap = capabilities.get_owned(current_user, cap_id)
+    return render_template("supplier/capability.html", cap=cap, **suggestion_context(cap))
+
+
+@bp.route("/capabilities/<int:cap_id>/edit", methods=["GET", "POST"])
+def edit_capability(cap_id: int):
+    cap = capabilities.get_owned(current_user, cap_id)
+    form = _form(cap)
+    if form.validate_on_submit():
+        capabilities.update(current_user, cap, form_data(form))
+        commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("supplier.capability", cap_id=cap.id))
+    return render_template("supplier/capability_form.html", form=form, cap=cap), form_status(form)
+
+
+@bp.post("/capabilities/<int:cap_id>/delete")
+def delete_capability(cap_id: int):
+    cap = capabilities.get_owned(current_user, cap_id)
+    if ActionForm().validate_on_submit():
+        capabilities.delete(current_user, cap)
+        commit()
+        flash(_("Capability deleted."), "success")
+    return redirect(url_for("supplier.capability_list"))
+
+
+@bp.post("/capabilities/<int:cap_id>/suggestions")
+def accept_suggestions(cap_id: int):
+    cap = capabilities.get_owned(current_user, cap_id)
+    data = accepted_changes(cap)
+    if data is None:
+        flash(nothing_picked_message(), "error")
+    else:
+        capabilities.update(current_user, cap, data)
+        commit()
+        flash(_("Suggestions applied."), "success")
+    return redirect(url_for("supplier.capability", cap_id=cap.id))
+
+
+@bp.route("/demands/<int:demand_id>/reply", methods=["GET", "POST"])
+def reply(demand_id: int):
+    d = demands.get_published(demand_id)
+    if d.status != DemandStatus.PUBLISHED:
+        flash(_("This demand is not open for replies."), "error")
+        return redirect(url_for("supplier.matching"))
+    mine = replies.existing(current_user.organization_id, d.id)
+    if mine is not None:
+        flash(_("Your organisation has already replied to this demand."), "info")
+        return redirect(url_for("supplier.my_replies") + f"#reply-{mine.id}")
+    caps = capabilities.of_organization(current_user.organization_id)
+    form = ReplyForm()
+    form.capability_id.choices = [("", _("None in particular"))] + [(str(c.id), c.title) for c in caps]
+    if request.method == "GET":
+        form.contact_name.data = current_user.display_name
+        form.contact_email.data = current_user.email
+        best = _best_capability(d.id, caps)
+        if best:
+            form.capability_id.data = str(best)
+    if form.validate_on_submit():
+        data = form_data(form)
+        data["capability_id"] = int(data["capability_id"]) if data.get("capability_id") else None
+        try:
+            r = replies.create(current_user, d, data)
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
+            commit()
+            flash(_("Reply sent. The company will see it on its demand page."), "success")
+            return redirect(url_for("supplier.my_replies") + f"#reply-{r.id}")
+    return render_template("supplier/reply_form.html", form=form, d=d), form_status(form)
+
+
+def _best_capability(demand_id: int, caps) -> int | None:
+    own = {c.id for c in caps}
+    for m in matches.for_demand(demands.get(demand_id)):
+        if m.capability_id in own:
+            return m.capability_id
+    return None
+
+
+@bp.get("/replies")
+def my_replies():
+    return render_template(
+        "supplier/replies.html", items=replies.of_organization(current_user.organization_id)
+    )
+
+
+@bp.post("/replies/<int:reply_id>/withdraw")
+def withdraw_reply(reply_id: int):
+    r = replies.get_own(current_user, reply_id)
+    if ActionForm().validate_on_submit():
+        try:
+            replies.withdraw(current_user, r)
+            commit()
+            flash(_("Reply withdrawn."), "success")
+        except Invalid as exc:
+            flash_invalid(exc)
+    return redirect(url_for("supplier.my_replies"))
