@@ -68,6 +68,8 @@ def load(overrides: dict | None = None) -> dict:
         "PAGE_SIZE": _int("BOARD_PAGE_SIZE", 20),
         "MATCH_TOP_K": _int("MATCH_TOP_K", 10),
         "MATCH_THRESHOLD": _int("MATCH_THRESHOLD", 20),
+        "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(PROJECT_ROOT / "seed" / "lexicon.tsv"),
+        "PASSWORD_HASH_METHOD": "scrypt",
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "board@localhost"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    SelectChoice,
     BooleanField,
     DateField,
     EmailField,
@@ -44,6 +45,11 @@ def length(max_: int, min_: int = -1) -> Length:
     return Length(min=min_, max=max_, message=msg)
 
 
+def opts(pairs) -> list[SelectChoice]:
+    """Choices for select, radio and checkbox fields."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -65,10 +71,10 @@ class LanguageForm(FlaskForm):
 class SignUpForm(FlaskForm):
     role = RadioField(
         _l("I want to"),
-        choices=[
+        choices=opts([
             (Role.COMPANY.value, _l("post technology demands (company)")),
             (Role.SUPPLIER.value, _l("offer capabilities and reply to demands (supplier)")),
-        ],
+        ]),
         validators=[InputRequired(message=_l("Choose one."))],
     )
     organization = StringField(
@@ -76,11 +82,11 @@ class SignUpForm(FlaskForm):
     )
     organization_kind = SelectField(
         _l("Kind of organisation"),
-        choices=[
+        choices=opts([
             (OrgKind.ENTERPRISE.value, _l("Enterprise")),
             (OrgKind.UNIVERSITY.value, _l("University or college")),
             (OrgKind.OTHER.value, _l("Other")),
-        ],
+        ]),
         default=OrgKind.ENTERPRISE.value,
     )
     display_name = StringField(
@@ -147,19 +153,19 @@ class RecordForm(FlaskForm):
     )
 
     def set_choices(self, segments, themes, loc) -> None:
-        self.segment.choices = [("", _l("Not sure yet"))] + [
-            (s.code, loc(s, "name")) for s in segments
-        ]
-        self.themes.choices = [(t.code, loc(t, "name")) for t in themes]
+        self.segment.choices = opts(
+            [("", _l("Not sure yet"))] + [(s.code, loc(s, "name")) for s in segments]
+        )
+        self.themes.choices = opts((t.code, loc(t, "name")) for t in themes)
 
 
 class DemandForm(RecordForm):
     visibility = RadioField(
         _l("Who may see our organisation's name"),
-        choices=[
+        choices=opts([
             (Visibility.PUBLIC.value, _l("Public: show our organisation")),
             (Visibility.ANONYMOUS.value, _l("Anonymous: hide our organisation from the public")),
-        ],
+        ]),
         default=Visibility.PUBLIC.value,
         validators=[InputRequired(message=_l("Choose one."))],
     )
@@ -212,7 +218,7 @@ class ReasonForm(FlaskForm):
 class AnswerReplyForm(FlaskForm):
     decision = RadioField(
         _l("Your answer"),
-        choices=[("shortlisted", _l("Shortlist")), ("declined", _l("Decline"))],
+        choices=opts([("shortlisted", _l("Shortlist")), ("declined", _l("Decline"))]),
         validators=[InputRequired(message=_l("Choose one."))],
     )
     reason = TextAreaField(
@@ -251,7 +257,7 @@ class TermForm(FlaskForm):
     term = StringField(_l("Term"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)])
     lang = SelectField(
         _l("Language"),
-        choices=[("zh", _l("Chinese")), ("en", _l("English")), ("abbr", _l("Abbreviation"))],
+        choices=opts([("zh", _l("Chinese")), ("en", _l("English")), ("abbr", _l("Abbreviation"))]),
     )
 
 

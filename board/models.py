@@ -152,8 +152,8 @@ class User(UserMixin, db.Model):
     #: The login session this user object was loaded through (set by the loader).
     session_token = None
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, method: str = "scrypt") -> None:
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

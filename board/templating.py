@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -58,6 +58,40 @@ def page_url(**changes) -> str:
     return request.path + ("?" + query if query else "")
 
 
+def _taxonomy() -> dict:
+    if "taxonomy" not in g:
+        from .services.records import all_segments, all_themes
+
+        g.taxonomy = {
+            "segments": {s.code: s for s in all_segments()},
+            "themes": {t.code: t for t in all_themes()},
+        }
+    return g.taxonomy
+
+
+def theme_name(code: str) -> str:
+    theme = _taxonomy()["themes"].get(code)
+    return i18n.loc(theme, "name") if theme else code
+
+
+def segment_name(code: str) -> str:
+    seg = _taxonomy()["segments"].get(code)
+    return i18n.loc(seg, "name") if seg else code
+
+
+def match_terms(reasons_list, side: str) -> list[str]:
+    """The words behind a set of matches on one side ('demand' or 'capability')."""
+    out: list[str] = []
+    for r in reasons_list:
+        if not r:
+            continue
+        for c in r.get("concepts", []):
+            out.extend(c.get(f"{side}_terms", []))
+        for t in r.get("terms", []):
+            out.append(t.get(side, ""))
+    return [w for w in dict.fromkeys(out) if w]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         highlight=highlight,
@@ -67,12 +101,15 @@ def init_app(app: Flask) -> None:
         label=i18n.label,
         concept=i18n.concept_label,
         field_label=lambda f: str(i18n.FIELD_LABELS.get(f, f)),
+        theme_name=theme_name,
+        segment_name=segment_name,
     )
     app.jinja_env.globals.update(
         loc=i18n.loc,
         current_lang=i18n.lang,
         poster_name=poster_name,
         page_url=page_url,
+        match_terms=match_terms,
         Role=Role,
     )
     app.jinja_env.trim_blocks = True

@@ -138,8 +138,11 @@ class Engine:
         if lang is None:
             lang = "zh" if is_cjk(doc.title + doc.description) else "en"
         have = {k.strip().lower() for k in doc.keywords}
+        in_keywords = set(a.fields["keywords"].concepts)
         keywords: list[str] = []
         for _, cid in sorted(ranked, key=lambda x: (-x[0], x[1])):
+            if cid in in_keywords:
+                continue
             label = lex.concepts[cid].label(lang)
             if label.lower() not in have and label not in keywords:
                 keywords.append(label)

@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -62,7 +63,7 @@ def sign_up(
         role=role,
         organization=org,
     )
-    user.set_password(password)
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add_all([org, user])
     db.session.flush()
     return user
@@ -88,7 +89,7 @@ def create_user(
         organization=organization,
         is_demo=is_demo,
     )
-    user.set_password(password)
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
     db.session.flush()
     return user

@@ -4,6 +4,7 @@ rebuilt when the lexicon changes, and the bridge between records and the engine.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,7 +27,7 @@ def _signature() -> tuple:
     terms = db.session.execute(
         sa.select(sa.func.count(CustomTerm.id), sa.func.max(CustomTerm.id))
     ).one()
-    path = current_app.config.get("LEXICON_PATH", LEXICON_PATH)
+    path = Path(current_app.config.get("LEXICON_PATH") or LEXICON_PATH)
     return (str(path), path.stat().st_mtime_ns, tuple(concepts), tuple(terms))
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..auth import commit, require_role
 from ..extensions import db
-from ..forms import ActionForm, ConceptForm, ReasonForm, TermForm
+from ..forms import ActionForm, ConceptForm, ReasonForm, TermForm, opts
 from ..i18n import loc
 from ..models import DemandStatus, Match, MatchStatus, Role
 from ..services import demands, lexicon_admin, matches, records, replies
@@ -133,8 +133,8 @@ def lexicon():
 
 
 def _concept_choices(form: ConceptForm) -> None:
-    form.segments.choices = [(s.code, loc(s, "name")) for s in records.all_segments()]
-    form.themes.choices = [(t.code, loc(t, "name")) for t in records.all_themes()]
+    form.segments.choices = opts((s.code, loc(s, "name")) for s in records.all_segments())
+    form.themes.choices = opts((t.code, loc(t, "name")) for t in records.all_themes())
 
 
 def _lexicon_page(term_form, concept_form, status=422):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from ..forms import SuggestionForm
+from ..forms import SuggestionForm, opts
 from ..i18n import loc
 from ..matching import Suggestion
 from ..services import records
@@ -26,8 +26,8 @@ def pending(record) -> Suggestion:
 def _form(s: Suggestion) -> SuggestionForm:
     form = SuggestionForm()
     themes = {t.code: t for t in records.all_themes()}
-    form.themes.choices = [(code, loc(themes[code], "name")) for code in s.themes if code in themes]
-    form.keywords.choices = [(k, k) for k in s.keywords]
+    form.themes.choices = opts((code, loc(themes[code], "name")) for code in s.themes if code in themes)
+    form.keywords.choices = opts((k, k) for k in s.keywords)
     return form
 
 

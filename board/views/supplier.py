@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from ..auth import commit, require_role
 from ..extensions import db
-from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm
+from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm, opts
 from ..i18n import loc
 from ..models import DemandStatus, Role
 from ..services import capabilities, demands, matches, records, replies
@@ -127,7 +127,7 @@ def reply(demand_id: int):
         return redirect(url_for("supplier.my_replies") + f"#reply-{mine.id}")
     caps = capabilities.of_organization(current_user.organization_id)
     form = ReplyForm()
-    form.capability_id.choices = [("", _("None in particular"))] + [(str(c.id), c.title) for c in caps]
+    form.capability_id.choices = opts([("", _("None in particular"))] + [(str(c.id), c.title) for c in caps])
     if request.method == "GET":
         form.contact_name.data = current_user.display_name
         form.contact_email.data = current_user.email

@@ -1,0 +1,54 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make run    set up, create/upgrade the SQLite database, load the event, serve on :5000
+#   make test   set up, then run the whole test suite
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CATALOGS := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install translations extract-messages lint screenshots eval clean
+
+install: $(STAMP) translations
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+translations: $(COMPILED)
+
+board/translations/%/LC_MESSAGES/messages.mo: board/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
+
+run: install
+	BOARD_DEMO=1 $(BIN)/flask --app board init-db
+	@echo ""
+	@echo "  融通对接板 is running on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	@echo "  Demo sign-ins are listed above."
+	@echo ""
+	BOARD_DEMO=1 $(BIN)/flask --app board run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+# Re-extract the UI strings after changing templates or code, then translate the new entries.
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o board/translations/messages.pot --no-location --sort-output --project rail-board .
+	$(BIN)/pybabel update -i board/translations/messages.pot -d board/translations --no-fuzzy-matching
+
+lint: $(STAMP)
+	$(BIN)/ruff check board tests
+
+eval: install
+	$(BIN)/flask --app board eval-matching tests/eval/matching_eval.json
+
+screenshots: install
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache
