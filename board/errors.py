@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
+from .services.errors import Forbidden, NotFound
 
 MESSAGES = {
     400: lambda: _("The request could not be understood."),
@@ -20,6 +21,14 @@ MESSAGES = {
 }
 
 
+FALLBACK = (
+    "<!doctype html><meta charset=utf-8><title>{code}</title>"
+    "<h1>{code}</h1><p>出错了，请稍后再试。您填写的内容未被保存。</p>"
+    "<p>Something went wrong; please try again later. Nothing was saved.</p>"
+    '<p><a href="/">融通对接板 · Rail Transit Matchmaking Board</a></p>'
+)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -28,10 +37,22 @@ def render_error(code: int, message: str | None = None):
     message = message or MESSAGES.get(code, MESSAGES[400])()
     if _wants_json():
         return jsonify(error=message, status=code), code
-    return render_template("errors/error.html", code=code, message=message), code
+    try:
+        return render_template("errors/error.html", code=code, message=message), code
+    except Exception:  # the page itself failed (e.g. the database is down): plain text
+        current_app.logger.exception("Error page failed to render")
+        return FALLBACK.format(code=code), code, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(NotFound)
+    def not_found(exc):
+        return render_error(404)
+
+    @app.errorhandler(Forbidden)
+    def forbidden(exc):
+        return render_error(403)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return render_error(

@@ -181,7 +181,10 @@ class CapabilityForm(RecordForm):
 
 
 class ReplyForm(FlaskForm):
-    capability_id = SelectField(_l("Which of your capabilities fits"), choices=[], coerce=str)
+    # Ownership of the chosen capability is checked by the service.
+    capability_id = SelectField(
+        _l("Which of your capabilities fits"), choices=[], coerce=str, validate_choice=False
+    )
     fit = TextAreaField(
         _l("How we fit"),
         filters=[strip],

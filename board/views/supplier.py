@@ -136,7 +136,8 @@ def reply(demand_id: int):
             form.capability_id.data = str(best)
     if form.validate_on_submit():
         data = form_data(form)
-        data["capability_id"] = int(data["capability_id"]) if data.get("capability_id") else None
+        raw = data.get("capability_id") or ""
+        data["capability_id"] = int(raw) if raw.isdigit() else None
         try:
             r = replies.create(current_user, d, data)
         except Invalid as exc:
