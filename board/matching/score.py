@@ -12,16 +12,22 @@ from .lexicon import Lexicon
 
 @dataclass(frozen=True)
 class Weights:
+    # The title states the need, keywords sum it up, the description elaborates.
     title: float = 1.0
-    keywords: float = 1.0
-    description: float = 0.6
+    keywords: float = 0.8
+    description: float = 0.5
     fuzzy_concept: float = 0.8  # a concept found through a near spelling
     broader: float = 0.5  # per level of a broader-concept link
-    term: float = 0.25  # a shared word the lexicon does not know
+    term: float = 0.1  # a shared word the lexicon does not know: weak evidence
     term_similarity: int = 85  # rapidfuzz ratio for two such words to count as one
     generic_cutoff: float = 0.2  # concepts below this specificity are never reasons
     beta: float = 2.0  # the demand's coverage counts more than the capability's focus
     gamma: float = 0.7  # spreads scores over 0-100 without changing their order
+    # A capability written for another industry's setting (a mall, an office building) that
+    # never names rail transit keeps this share of its score.
+    other_setting_factor: float = 0.5
+    rail_setting: str = "rail_setting"
+    other_setting: str = "other_setting"
     segment_bonus: float = 4.0
     theme_bonus: float = 2.0
     max_theme_bonus: float = 4.0
@@ -41,6 +47,8 @@ class Profile:
     surfaces: dict[str, list[str]] = field(default_factory=dict)
     terms: dict[str, float] = field(default_factory=dict)
     mass: float = 0.0
+    settings: set[str] = field(default_factory=set)  # direct concepts naming a non-rail setting
+    rail: bool = False  # the text names rail transit somewhere
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ def profile(a: Analysis, lex: Lexicon, w: Weights) -> Profile:
             if factor > p.vec.get(anc, 0.0):
                 p.vec[anc] = factor
     p.mass = sum(lex.weights[c] * v for c, v in p.vec.items()) + sum(p.terms.values())
+    p.rail = w.rail_setting in p.vec
+    p.settings = {c for c in p.direct if w.other_setting in lex.ancestors(c)}
     a._profile = p
     return p
 
@@ -126,6 +136,9 @@ def score(d_an: Analysis, c_an: Analysis, lex: Lexicon, w: Weights, explain: boo
     b2 = w.beta * w.beta
     f = (1 + b2) * precision * recall / (b2 * precision + recall)
     base = 100.0 * f**w.gamma
+    elsewhere = sorted(c.settings - d.settings) if not c.rail else []
+    if elsewhere:
+        base *= w.other_setting_factor
     same_segment = bool(d_an.segment and d_an.segment == c_an.segment)
     shared_themes = sorted(d_an.themes & c_an.themes)
     bonus = (w.segment_bonus if same_segment else 0.0) + min(
@@ -134,11 +147,13 @@ def score(d_an: Analysis, c_an: Analysis, lex: Lexicon, w: Weights, explain: boo
     value = round(min(100.0, base + bonus), 1)
     if not explain:
         return Scored(value, {})
-    return Scored(value, _reasons(d, c, shared, pairs, lex, same_segment, d_an, shared_themes))
+    reasons = _reasons(d, c, shared, pairs, lex, same_segment, d_an, shared_themes)
+    reasons["other_setting"] = [_label(lex, x) for x in elsewhere]
+    return Scored(value, reasons)
 
 
 def _empty_reasons() -> dict:
-    return {"concepts": [], "terms": [], "segment": None, "themes": []}
+    return {"concepts": [], "terms": [], "segment": None, "themes": [], "other_setting": []}
 
 
 def _reasons(d, c, shared, pairs, lex, same_segment, d_an, shared_themes) -> dict:
