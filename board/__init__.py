@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from . import config as config_mod
 from .config import PROJECT_ROOT
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. No I/O beyond reading settings; no database work."""
+    """Build the app. No I/O beyond reading settings; no database work.
+
+    Flask is imported here so that ``board.matching`` can be used without it."""
+    from flask import Flask
+
     app = Flask(
         __name__,
         instance_path=str(config_mod.INSTANCE_DIR),
