@@ -1,0 +1,122 @@
+"""Schema through migrations, SQLite connection settings, the seed, one transaction per write."""
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from board.extensions import db
+from board.models import (
+    Capability,
+    Demand,
+    DemandStatus,
+    Event,
+    Match,
+    Organization,
+    Outcome,
+    Role,
+    User,
+)
+from board.services import matches, seeding
+
+
+def test_migrations_build_the_schema_the_models_describe(make_app, backend, tmp_path):
+    if backend["name"] == "postgresql":
+        url = backend["url"].replace(backend["schema"], backend["schema"] + "_mig")
+        admin = sa.create_engine(backend["url"])
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{backend["schema"]}_mig"'))
+    else:
+        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    from board import create_app
+    from board.cli import upgrade_schema
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
+    try:
+        with app.app_context():
+            upgrade_schema()
+            with db.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            assert diff == []
+            db.engine.dispose()
+    finally:
+        if backend["name"] == "postgresql":
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{backend["schema"]}_mig" CASCADE'))
+            admin.dispose()
+
+
+def test_sqlite_connections_get_foreign_keys_wal_and_busy_timeout(ctx, backend):
+    if backend["name"] != "sqlite":
+        pytest.skip("SQLite settings")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_seed_loads_the_event_once(ctx):
+    counts = seeding.load_event()
+    db.session.commit()
+    assert counts == {"organizations": 18, "demands": 5, "capabilities": 12, "outcomes": 2}
+    assert seeding.load_event() == {"organizations": 0, "demands": 0, "capabilities": 0, "outcomes": 0}
+    db.session.commit()
+    assert db.session.query(Demand).count() == 5
+    ev = db.session.query(Event).one()
+    assert str(ev.held_on) == "2023-02-10"
+
+
+def test_seed_marks_what_is_illustrative(ctx):
+    seeding.load_event()
+    demands = db.session.query(Demand).all()
+    stated = [d for d in demands if not d.is_illustrative]
+    assert [d.organization.name for d in stated] == ["北京交运安训科技有限公司"]
+    assert {d.segment_code for d in demands} == {"design", "construction", "equipment", "operation", "control"}
+    for d in demands:
+        assert d.provenance and d.status == DemandStatus.PUBLISHED
+        if d.is_illustrative:
+            assert d.organization.is_illustrative  # posted under a neutral name
+    assert all(c.is_illustrative for c in db.session.query(Capability))
+    agreements = {(o.organization_a.name, o.organization_b.name) for o in db.session.query(Outcome)}
+    assert agreements == {("交控科技", "Geoflex（法国）"), ("北京交运安训科技有限公司", "包头铁道职业技术学院")}
+    # No account is created in anyone's name.
+    assert db.session.query(User).count() == 0
+
+
+def test_seeded_board_shows_example_badges_and_matches(app):
+    with app.app_context():
+        seeding.load_event()
+        matches.rematch_all()
+        db.session.commit()
+        assert db.session.query(Match).count() > 0
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert html.count("badge-example") == 4
+    assert "北京交运安训科技有限公司" in html
+
+
+def test_demo_accounts_are_separate_from_the_event_seed(app):
+    with app.app_context():
+        seeding.load_event()
+        db.session.commit()
+        assert db.session.query(User).filter_by(is_demo=True).count() == 0
+        seeding.load_demo_accounts()
+        db.session.commit()
+        roles = {u.role for u in db.session.query(User).filter_by(is_demo=True)}
+        assert roles == {Role.COMPANY, Role.SUPPLIER, Role.STAFF}
+
+
+def test_a_failing_request_writes_nothing(app, make, login, monkeypatch):
+    company = make.user(Role.COMPANY)
+    c = login(app.test_client(), company)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(matches, "refresh_demand", boom)
+    resp = c.post("/company/demands/new", data={
+        "title": "站台门改造项目", "description": "既有线屏蔽门改造与维护。", "visibility": "public", "segment": ""})
+    assert resp.status_code == 500
+    assert "均未保存" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Demand).count() == 0
+        assert db.session.query(Organization).count() == 1
