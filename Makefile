@@ -38,7 +38,7 @@ test: install
 
 # Re-extract the UI strings after changing templates or code, then translate the new entries.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o board/translations/messages.pot --no-location --sort-output --project rail-board .
+	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs=".* .venv" -o board/translations/messages.pot --no-location --sort-output --project rail-board .
 	$(BIN)/pybabel update -i board/translations/messages.pot -d board/translations --no-fuzzy-matching
 
 lint: $(STAMP)

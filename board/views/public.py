@@ -97,6 +97,11 @@ def event():
     )
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
 @bp.post("/lang")
 def set_language():
     form = LanguageForm()
