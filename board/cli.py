@@ -84,18 +84,22 @@ def demo_info() -> None:
 @with_appcontext
 def create_staff(email: str, name: str | None, password: str) -> None:
     """Create a park staff account."""
+    from flask_babel import force_locale
+
     from .models import Role
     from .services import accounts
     from .services.errors import Invalid
 
-    try:
-        accounts.create_user(
-            email=email, password=password, role=Role.STAFF,
-            display_name=name or email.split("@")[0],
-        )
-    except Invalid as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc.message)) from exc
+    # Outside a request the locale selector has nothing to read: messages are in English.
+    with force_locale("en"):
+        try:
+            accounts.create_user(
+                email=email, password=password, role=Role.STAFF,
+                display_name=name or email.strip().split("@")[0],
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc.message)) from exc
     db.session.commit()
     click.echo(f"Staff account created: {accounts.normalise_email(email)}")
 

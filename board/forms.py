@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    SelectChoice,
     BooleanField,
     DateField,
     EmailField,
     HiddenField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,6 +15,8 @@ LANG_COOKIE = "lang"
 
 def select_locale() -> str:
     langs = current_app.config["BOARD_LANGUAGES"]
+    if not has_request_context():  # commands and background work
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = getattr(g, "lang_override", None) or request.cookies.get(LANG_COOKIE)
     if chosen in langs:
         return chosen

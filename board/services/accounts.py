@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,6 +20,13 @@ MIN_PASSWORD = 8
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
+
+
+def check_email(email: str) -> None:
+    try:
+        validate_email(normalise_email(email), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid(_l("Enter a valid e-mail address, such as name@example.com."), "email") from exc
 
 
 def find_user(email: str) -> User | None:
@@ -78,6 +86,7 @@ def create_user(
     organization: Organization | None = None,
     is_demo: bool = False,
 ) -> User:
+    check_email(email)
     if find_user(email):
         raise Invalid(_l("An account with this e-mail already exists."), "email")
     if len(password) < MIN_PASSWORD:

@@ -89,6 +89,10 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     suffix = path.suffix.lower()
     if not path.is_file():
         raise ImportFailed([f"{path}: no such file"])
+    if suffix not in (".csv", ".xlsx", ".json"):
+        raise ImportFailed([f"{path}: use a .csv, .xlsx or .json file"])
+    if path.stat().st_size == 0:
+        raise ImportFailed([f"{path}: the file is empty"])
     if suffix == ".csv":
         try:
             text = path.read_bytes().decode("utf-8-sig")

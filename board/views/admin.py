@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,7 +10,7 @@ from ..auth import commit, require_role
 from ..extensions import db
 from ..forms import ActionForm, ConceptForm, ReasonForm, TermForm, opts
 from ..i18n import loc
-from ..models import DemandStatus, Match, MatchStatus, Role
+from ..models import DemandStatus, MatchStatus, Role
 from ..services import demands, lexicon_admin, matches, records, replies
 from ..services.errors import Invalid
 from . import back, flash_invalid, show_invalid

@@ -10,7 +10,7 @@ from ..auth import commit, is_safe_next
 from ..extensions import db
 from ..forms import ActionForm, LanguageForm
 from ..i18n import LANG_COOKIE
-from ..models import Event, Outcome, Organization, Reply, Role, Round
+from ..models import Event, Organization, Outcome, Reply, Role, Round
 from ..services import demands, records
 from ..services import replies as reply_service
 
