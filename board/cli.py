@@ -21,7 +21,6 @@ def init_app(app: Flask) -> None:
         import_records,
         export_matches,
         eval_matching,
-        demo_info,
     ):
         app.cli.add_command(cmd)
 
@@ -47,6 +46,7 @@ def init_db(seed: bool) -> None:
     if seed and not seeding.has_event_data():
         loaded = seeding.load_event()
     demo = seeding.load_demo_accounts() if current_app.config["BOARD_DEMO"] else []
+    removed = 0 if demo else seeding.remove_demo_accounts()
     if loaded or added:
         matches.rematch_all()
     db.session.commit()
@@ -57,22 +57,11 @@ def init_db(seed: bool) -> None:
         )
     elif seed:
         click.echo("Event data already present; nothing loaded twice.")
+    if removed:
+        click.echo(f"Demo mode is off: removed {removed} demo accounts.")
     click.echo("Database ready.")
     for acc in demo:
         click.echo(f"  demo {acc['role']:<9} {acc['email']:<22} password: {acc['password']}")
-
-
-@click.command("demo-info")
-@with_appcontext
-def demo_info() -> None:
-    """Print the address and the demo sign-ins."""
-    from .services import seeding
-
-    click.echo("融通对接板 is running on http://127.0.0.1:5000")
-    if current_app.config["BOARD_DEMO"]:
-        for acc in seeding.load_demo_accounts():
-            click.echo(f"  demo {acc['role']:<9} {acc['email']:<22} password: {acc['password']}")
-        db.session.commit()
 
 
 @click.command("create-staff")
@@ -181,14 +170,25 @@ def export_matches(fmt: str, top: int, output: Path | None) -> None:
 @with_appcontext
 def eval_matching(path: Path) -> None:
     """Ranking quality on a labelled set: the engine against a plain rapidfuzz baseline."""
-    from .matching import evaluate
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .matching import Engine, evaluate
     from .services.matcher import get_engine
 
-    evalset = evaluate.load(path)
-    engine_result, baseline = evaluate.run(get_engine(), evalset)
+    try:
+        evalset = evaluate.load(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"{path} is not an evaluation set: {exc}") from exc
+    try:
+        engine = get_engine()  # the lexicon file plus staff additions
+    except SQLAlchemyError:
+        db.session.rollback()
+        engine = Engine.from_files(current_app.config["LEXICON_PATH"])
+        click.echo("(no database yet: using the lexicon file alone)", err=True)
+    engine_result, baseline = evaluate.run(engine, evalset)
     click.echo(
         f"{len(evalset.demands)} demands, {len(evalset.capabilities)} capabilities "
-        f"(lexicon: {len(get_engine().lexicon.concepts)} concepts)"
+        f"(lexicon: {len(engine.lexicon.concepts)} concepts)"
     )
     click.echo(engine_result.row())
     click.echo(baseline.row())

@@ -284,3 +284,31 @@ class ConceptForm(FlaskForm):
     )
     segments = MultiCheckboxField(_l("Segments"), choices=[], validate_choice=True)
     themes = MultiCheckboxField(_l("Themes"), choices=[], validate_choice=True)
+
+
+class MemberForm(FlaskForm):
+    """Staff add an account to an existing organisation."""
+
+    role = RadioField(
+        _l("Side"),
+        choices=opts(
+            [
+                (Role.COMPANY.value, _l("post technology demands (company)")),
+                (Role.SUPPLIER.value, _l("offer capabilities and reply to demands (supplier)")),
+            ]
+        ),
+        validators=[InputRequired(message=_l("Choose one."))],
+    )
+    display_name = StringField(
+        _l("Name"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)]
+    )
+    email = EmailField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), Email(message=EMAIL), length(254)],
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(REQUIRED), length(128, 8)],
+        description=_l("Give it to the person in a safe way; they can keep using it."),
+    )

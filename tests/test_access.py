@@ -33,7 +33,9 @@ def world(app, make, login):
         match = db.session.query(Match).first()
         assert match is not None, "the seeded pair should match"
         match_id = match.id
-    ids = {"demand_id": demand.id, "cap_id": cap.id, "reply_id": reply.id, "match_id": match_id}
+    bystander = make.user(Role.COMPANY)  # the account the disable/enable route flips
+    ids = {"demand_id": demand.id, "cap_id": cap.id, "reply_id": reply.id, "match_id": match_id,
+           "org_id": company.organization_id, "user_id": bystander.id}
     clients = {"anonymous": app.test_client()}
     for name, user in (("company", company), ("supplier", supplier), ("staff", staff)):
         clients[name] = login(app.test_client(), user)

@@ -84,3 +84,31 @@ def test_staff_adds_a_term_and_matches_follow(app, make, login):
         assert db.session.query(Match).filter_by(demand_id=d.id).count() == 1
     bad = c.post("/admin/lexicon/terms", data={"concept": "no_such_concept", "term": "x1", "lang": "en"})
     assert bad.status_code == 422
+
+
+def test_staff_give_a_firm_accounts_on_both_sides(app, make, login):
+    staff = make.user(Role.STAFF)
+    org = make.org("交控科技")
+    c = login(app.test_client(), staff)
+    assert "交控科技" in c.get("/admin/organizations?q=交控").get_data(as_text=True)
+    for role, email in (("company", "a@example.com"), ("supplier", "b@example.com")):
+        resp = c.post(f"/admin/organizations/{org.id}", data={
+            "role": role, "display_name": "成员", "email": email, "password": "initial-pass"})
+        assert resp.status_code == 302
+    dup = c.post(f"/admin/organizations/{org.id}", data={
+        "role": "company", "display_name": "成员", "email": "a@example.com", "password": "initial-pass"})
+    assert dup.status_code == 422
+    supplier_side = login(app.test_client(), type("U", (), {"email": "b@example.com"}), "initial-pass")
+    assert supplier_side.get("/supplier/capabilities").status_code == 200
+    company_side = login(app.test_client(), type("U", (), {"email": "a@example.com"}), "initial-pass")
+    assert company_side.get("/company/").status_code == 200
+
+
+def test_staff_disable_an_account_and_its_sessions_end(app, make, login):
+    staff, company = make.user(Role.STAFF), make.user(Role.COMPANY)
+    victim = login(app.test_client(), company)
+    c = login(app.test_client(), staff)
+    c.post(f"/admin/users/{company.id}/active")
+    assert victim.get("/company/").status_code == 302
+    c.post(f"/admin/users/{staff.id}/active")
+    assert c.get("/admin/").status_code == 200  # staff cannot lock themselves out

@@ -120,3 +120,17 @@ def test_a_failing_request_writes_nothing(app, make, login, monkeypatch):
     with app.app_context():
         assert db.session.query(Demand).count() == 0
         assert db.session.query(Organization).count() == 1
+
+
+def test_init_db_outside_demo_mode_removes_demo_accounts(tmp_path, monkeypatch):
+    from board import create_app
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    demo = create_app({"BOARD_DEMO": True})
+    assert "demo company" in demo.test_cli_runner().invoke(args=["init-db"]).output
+    plain = create_app({"BOARD_DEMO": False})
+    out = plain.test_cli_runner().invoke(args=["init-db"]).output
+    assert "removed 3 demo accounts" in out
+    with plain.app_context():
+        assert db.session.query(User).count() == 0
+        assert db.session.query(Demand).count() == 5

@@ -178,3 +178,16 @@ def set_locale(user: User, locale: str) -> None:
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(8))
+
+
+def add_member(
+    *, organization: Organization, email: str, password: str, display_name: str, role: Role
+) -> User:
+    """Staff give an organisation another account, on either side (a firm may post demands
+    and offer capabilities)."""
+    if role not in (Role.COMPANY, Role.SUPPLIER):
+        raise Invalid(_l("Choose whether you post demands or offer capabilities."), "role")
+    return create_user(
+        email=email, password=password, role=role, display_name=display_name,
+        organization=organization,
+    )

@@ -193,5 +193,11 @@ def load_demo_accounts() -> list[dict]:
     return out
 
 
-def demo_users() -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(User.is_demo.is_(True))))
+def remove_demo_accounts() -> int:
+    """Outside demo mode no default account exists: delete the demo sign-ins (their sessions
+    go with them; what they posted stays, without an author)."""
+    users = list(db.session.scalars(sa.select(User).where(User.is_demo.is_(True))))
+    for user in users:
+        db.session.delete(user)
+    db.session.flush()
+    return len(users)

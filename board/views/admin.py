@@ -8,12 +8,12 @@ from flask_login import current_user
 
 from ..auth import commit, require_role
 from ..extensions import db
-from ..forms import ActionForm, ConceptForm, ReasonForm, TermForm, opts
+from ..forms import ActionForm, ConceptForm, MemberForm, ReasonForm, TermForm, opts
 from ..i18n import loc
-from ..models import DemandStatus, MatchStatus, Role
-from ..services import demands, lexicon_admin, matches, records, replies
+from ..models import DemandStatus, MatchStatus, Role, User
+from ..services import accounts, demands, lexicon_admin, matches, organizations, records, replies
 from ..services.errors import Invalid
-from . import back, flash_invalid, show_invalid
+from . import back, flash_invalid, form_status, show_invalid
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role(Role.STAFF))
@@ -187,3 +187,66 @@ def add_concept():
     return _lexicon_page(term_form, form)
 
 
+
+
+@bp.get("/organizations")
+def organization_list():
+    q = (request.args.get("q") or "").strip()[:50]
+    page = organizations.search(q, request.args.get("page", 1, type=int) or 1)
+    return render_template(
+        "admin/organizations.html",
+        q=q,
+        page=page,
+        activity=organizations.activity([o.id for o in page.items]),
+    )
+
+
+@bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
+def organization(org_id: int):
+    org = organizations.get(org_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            accounts.add_member(
+                organization=org,
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                role=Role(form.role.data),
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
+            commit()
+            flash(_("Account added to %(org)s.", org=org.name), "success")
+            return redirect(url_for("admin.organization", org_id=org.id))
+    return (
+        render_template(
+            "admin/organization.html",
+            org=org,
+            members=organizations.members(org),
+            activity=organizations.activity([org.id])[org.id],
+            form=form,
+        ),
+        form_status(form),
+    )
+
+
+@bp.post("/users/<int:user_id>/active")
+def set_user_active(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash(_("You cannot disable your own account."), "error")
+    else:
+        accounts.set_active(user, not user.active)
+        commit()
+        flash(
+            _("Account disabled; its sessions have ended.") if not user.active else _("Account enabled."),
+            "success",
+        )
+    return back("admin.organization_list")

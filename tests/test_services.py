@@ -1,0 +1,115 @@
+"""Services without HTTP: demand life cycle rules and stored matches kept fresh."""
+
+import pytest
+
+from board.extensions import db
+from board.models import (
+    Capability,
+    Demand,
+    DemandStatus,
+    Match,
+    MatchKey,
+    MatchStatus,
+    Role,
+    User,
+)
+from board.services import capabilities, demands, matches
+from board.services.errors import Invalid
+
+PSD = {"title": "站台门维保", "description": "站台门（屏蔽门）改造、维护与维保服务。", "keywords": "站台门",
+       "segment": "equipment", "themes": []}
+
+
+def test_demand_life_cycle_rules(ctx, make):
+    company = db.session.get(User, make.user(Role.COMPANY).id)
+    d = demands.create(company, dict(PSD, visibility="public"))
+    with pytest.raises(Invalid):
+        demands.publish(company, d)  # a draft must be submitted first
+    demands.submit(company, d)
+    with pytest.raises(Invalid):
+        demands.submit(company, d)
+    demands.return_to_poster(company, d, "补充指标")
+    assert d.status == DemandStatus.DRAFT and d.return_reason == "补充指标"
+    demands.submit(company, d)
+    demands.publish(company, d)
+    assert d.status == DemandStatus.PUBLISHED and d.return_reason is None
+    demands.close(company, d, "已找到合作方")
+    with pytest.raises(Invalid):
+        demands.update(company, d, dict(PSD, visibility="public"))
+
+
+def test_matches_respect_threshold_and_top_k(make_app):
+    app = make_app(MATCH_TOP_K=2, MATCH_THRESHOLD=1)
+    from tests.factories import Factory
+
+    make = Factory(app)
+    company, supplier = make.user(Role.COMPANY), make.user(Role.SUPPLIER)
+    for title in ("站台门改造", "站台门维保服务", "屏蔽门系统改造"):
+        make.capability(supplier, title=title, description=f"{title}，覆盖既有线路。", keywords="站台门")
+    d = make.demand(company)
+    with app.app_context():
+        assert db.session.query(Match).filter_by(demand_id=d.id).count() == 2
+    app.config["MATCH_THRESHOLD"] = 100
+    with app.app_context():
+        matches.refresh_demand(db.session.get(Demand, d.id))
+        db.session.commit()
+        assert db.session.query(Match).filter_by(demand_id=d.id).count() == 0
+
+
+def test_saving_a_capability_rescores_only_against_demands(ctx, make):
+    company, supplier = make.user(Role.COMPANY), make.user(Role.SUPPLIER)
+    d = make.demand(company)
+    cap = make.capability(supplier)
+    m = db.session.query(Match).filter_by(demand_id=d.id, capability_id=cap.id).one()
+    matches.review(m.id, MatchStatus.CONFIRMED, None)
+    # The capability changes subject: the reviewed match stays, with its new (zero) score.
+    c = db.session.get(Capability, cap.id)
+    capabilities.update(db.session.get(User, supplier.id), c,
+                        dict(PSD, title="园区食堂餐饮", description="团餐配送服务", keywords="餐饮", segment=None))
+    m = db.session.get(Match, m.id)
+    assert m.status == MatchStatus.CONFIRMED and m.score == 0
+
+
+def test_closed_demands_leave_the_index_but_keep_their_matches(ctx, make):
+    company, supplier = make.user(Role.COMPANY), make.user(Role.SUPPLIER)
+    make.capability(supplier)
+    d = make.demand(company)
+    assert db.session.query(MatchKey).filter_by(side="d", record_id=d.id).count() > 0
+    demands.close(db.session.get(User, company.id), db.session.get(Demand, d.id), "done")
+    db.session.commit()
+    assert db.session.query(MatchKey).filter_by(side="d", record_id=d.id).count() == 0
+    assert db.session.query(Match).filter_by(demand_id=d.id).count() == 1
+    # A new capability is not matched against the closed demand.
+    make.capability(make.user(Role.SUPPLIER), title="站台门维保二")
+    assert db.session.query(Match).filter_by(demand_id=d.id).count() == 1
+
+
+def test_deleting_a_capability_lets_the_next_one_in(make_app):
+    app = make_app(MATCH_TOP_K=1, MATCH_THRESHOLD=1)
+    from tests.factories import Factory
+
+    make = Factory(app)
+    company, supplier = make.user(Role.COMPANY), make.user(Role.SUPPLIER)
+    best = make.capability(supplier, title="站台门改造与维保", description="站台门改造与维保，屏蔽门系统。",
+                           keywords="站台门、屏蔽门")
+    second = make.capability(supplier, title="屏蔽门配件", description="提供屏蔽门配件。", keywords="屏蔽门",
+                             segment="operation")
+    d = make.demand(company)
+    with app.app_context():
+        assert [m.capability_id for m in db.session.query(Match).filter_by(demand_id=d.id)] == [best.id]
+        capabilities.delete(db.session.get(User, supplier.id), db.session.get(Capability, best.id))
+        db.session.commit()
+        assert [m.capability_id for m in db.session.query(Match).filter_by(demand_id=d.id)] == [second.id]
+
+
+def test_rematch_all_rebuilds_index_and_matches(ctx, make):
+    company, supplier = make.user(Role.COMPANY), make.user(Role.SUPPLIER)
+    make.capability(supplier)
+    make.demand(company)
+    before = {(m.demand_id, m.capability_id, m.score) for m in db.session.query(Match)}
+    db.session.query(Match).delete()
+    db.session.query(MatchKey).delete()
+    result = matches.rematch_all()
+    assert result == {"capabilities": 1, "demands": 1}
+    assert {(m.demand_id, m.capability_id, m.score) for m in db.session.query(Match)} == before
+    assert db.session.query(MatchKey).count() > 0
