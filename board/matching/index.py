@@ -5,6 +5,7 @@ query are scored; rapidfuzz reranks those."""
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 
@@ -35,8 +36,8 @@ def rank_candidates(
     acc: dict[Hashable, float] = defaultdict(float)
     for rid, key, weight in postings:
         acc[rid] += min(weight, query[key])
-    ordered = sorted(acc.items(), key=lambda kv: (-kv[1], _id_order(kv[0])))
-    return [rid for rid, _ in ordered[:limit]]
+    best = heapq.nsmallest(limit, acc.items(), key=lambda kv: (-kv[1], _id_order(kv[0])))
+    return [rid for rid, _ in best]
 
 
 def _id_order(rid: Hashable) -> tuple:
