@@ -42,6 +42,16 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
+    class IdConverter(IntegerConverter):
+        """<int:...> ids within the databases' 32-bit range; larger ones are simply not found."""
+
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = IdConverter
     from .views import admin, api, company, public, supplier
     from .views import auth as auth_views
 

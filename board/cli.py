@@ -112,7 +112,7 @@ def set_active(email: str, disable: bool) -> None:
 @click.command("rematch")
 @with_appcontext
 def rematch() -> None:
-    """Recompute every record's analysis and every demand's matches."""
+    """Rebuild the index and every demand's matches (analyses made with another lexicon are redone)."""
     from .services import matches
 
     def progress(items):

@@ -70,6 +70,7 @@ def load(overrides: dict | None = None) -> dict:
         "MATCH_THRESHOLD": _int("MATCH_THRESHOLD", 20),
         "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(PROJECT_ROOT / "seed" / "lexicon.tsv"),
         "PASSWORD_HASH_METHOD": "scrypt",
+        "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 14 * 24),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "board@localhost"),

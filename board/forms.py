@@ -31,6 +31,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .models import OrgKind, Role, Visibility
+from .services.records import clean_text
 
 REQUIRED = _l("This field is required.")
 EMAIL = _l("Enter a valid e-mail address, such as name@example.com.")
@@ -54,21 +55,30 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+class Form(FlaskForm):
+    """Base of every form: whatever a field receives is cleaned of control characters."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = [clean_text, *unbound_field.kwargs.get("filters", ())]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A form with nothing but its CSRF token: buttons that change something."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     lang = HiddenField(validators=[DataRequired()])
     next = HiddenField()
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     role = RadioField(
         _l("I want to"),
         choices=opts([
@@ -111,7 +121,7 @@ class SignUpForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("E-mail"), filters=[strip], validators=[DataRequired(REQUIRED), Email(message=EMAIL)]
     )
@@ -119,7 +129,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class RecordForm(FlaskForm):
+class RecordForm(Form):
     """Fields shared by demands and capabilities. Choices are filled in by the view."""
 
     title = StringField(
@@ -180,7 +190,7 @@ class CapabilityForm(RecordForm):
     pass
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     # Ownership of the chosen capability is checked by the service.
     capability_id = SelectField(
         _l("Which of your capabilities fits"), choices=[], coerce=str, validate_choice=False
@@ -212,13 +222,13 @@ class ReplyForm(FlaskForm):
     )
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(
         _l("Reason"), filters=[strip], validators=[DataRequired(REQUIRED), length(1000, 2)]
     )
 
 
-class AnswerReplyForm(FlaskForm):
+class AnswerReplyForm(Form):
     decision = RadioField(
         _l("Your answer"),
         choices=opts([("shortlisted", _l("Shortlist")), ("declined", _l("Decline"))]),
@@ -231,10 +241,7 @@ class AnswerReplyForm(FlaskForm):
     )
 
 
-class ProfileForm(FlaskForm):
-    name_en = StringField(
-        _l("Name in English"), filters=[strip], validators=[Optional(), length(200)]
-    )
+class ProfileForm(Form):
     website = StringField(
         _l("Website"),
         filters=[strip],
@@ -245,7 +252,7 @@ class ProfileForm(FlaskForm):
     )
 
 
-class SuggestionForm(FlaskForm):
+class SuggestionForm(Form):
     """Accepting the board's suggestions for a record (works without JavaScript)."""
 
     segment = BooleanField()
@@ -253,7 +260,7 @@ class SuggestionForm(FlaskForm):
     keywords = MultiCheckboxField(choices=[], validate_choice=False)
 
 
-class TermForm(FlaskForm):
+class TermForm(Form):
     concept = StringField(
         _l("Concept id"), filters=[strip], validators=[DataRequired(REQUIRED), length(80)]
     )
@@ -264,7 +271,7 @@ class TermForm(FlaskForm):
     )
 
 
-class ConceptForm(FlaskForm):
+class ConceptForm(Form):
     key = StringField(
         _l("Concept id"),
         filters=[strip],
@@ -286,7 +293,7 @@ class ConceptForm(FlaskForm):
     themes = MultiCheckboxField(_l("Themes"), choices=[], validate_choice=True)
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     """Staff add an account to an existing organisation."""
 
     role = RadioField(

@@ -121,7 +121,7 @@ def make(app):
 
 
 @pytest.fixture
-def login(app):
+def login():
     """Sign a test client in as a user (through the real sign-in form)."""
 
     def do(client, user, password="password123"):

@@ -94,7 +94,9 @@ def test_edit_and_delete_capability_refresh_matches(app, make, login):
 def test_profile_update(app, make, login):
     supplier = make.user(Role.SUPPLIER)
     c = login(app.test_client(), supplier)
-    resp = c.post("/supplier/profile", data={"name_en": "Metro Doors Ltd", "website": "not a url"})
+    resp = c.post("/supplier/profile", data={"website": "not a url", "description": "站台门专业厂商"})
     assert resp.status_code == 422
-    c.post("/supplier/profile", data={"name_en": "Metro Doors Ltd", "website": "https://doors.example.com"})
-    assert "Metro Doors Ltd" in c.get("/supplier/profile").get_data(as_text=True)
+    assert "站台门专业厂商" in resp.get_data(as_text=True)  # what was typed is kept
+    c.post("/supplier/profile", data={"website": "https://doors.example.com", "description": "站台门专业厂商"})
+    page = c.get("/supplier/profile").get_data(as_text=True)
+    assert "https://doors.example.com" in page and "站台门专业厂商" in page

@@ -14,6 +14,7 @@ import opencc
 
 # Anything that is not a word character or whitespace becomes a space, one for one.
 _PUNCT = re.compile(r"[^\w\s]|_")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ACCENTED = re.compile(r"[\u00c0-\u024f]")
 _lock = threading.Lock()
 
@@ -76,6 +77,11 @@ def normalise(text: str | None) -> Normalised:
     """Fold a text to the form the matcher compares."""
     if not text:
         return Normalised("", ())
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: one replacement character each
+            text = _SURROGATE.sub("\ufffd", text)
     offsets = list(range(len(text)))
     if text.isascii():
         s = text.lower()

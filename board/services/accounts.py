@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from functools import lru_cache
 
@@ -135,6 +136,9 @@ def load_session_user(token: str | None, demo_mode: bool) -> User | None:
         sa.select(LoginSession).where(LoginSession.token_hash == LoginSession.hash_token(token))
     )
     if row is None or row.revoked_at is not None:
+        return None
+    lifetime = dt.timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
+    if row.created_at < utcnow() - lifetime:  # sign in again after the session's lifetime
         return None
     user = row.user
     if not user.active or (user.is_demo and not demo_mode):

@@ -57,7 +57,6 @@ def delete(user: User, cap: Capability) -> None:
 
 def update_profile(user: User, data: dict) -> Organization:
     org = user.organization
-    org.name_en = (data.get("name_en") or "").strip() or None
     org.website = (data.get("website") or "").strip() or None
     org.description = (data.get("description") or "").strip() or None
     db.session.flush()

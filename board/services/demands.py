@@ -77,9 +77,11 @@ def update(user: User, d: Demand, data: dict) -> Demand:
     d.visibility = Visibility(data.get("visibility") or Visibility.PUBLIC)
     d.deadline = data.get("deadline")
     if d.status == DemandStatus.PUBLISHED:
-        # Changes to a published demand are checked again before they are shown.
+        # Changes to a published demand are checked again before they are shown: until
+        # staff publish it again it is not public, even if it is closed meanwhile.
         d.status = DemandStatus.SUBMITTED
         d.submitted_at = utcnow()
+        d.published_at = None
     db.session.flush()
     matches.refresh_demand(d)
     return d
@@ -109,7 +111,7 @@ def publish(staff: User, d: Demand) -> Demand:
     if d.status != DemandStatus.SUBMITTED:
         raise Invalid(_l("Only a demand awaiting review can be published."))
     d.status = DemandStatus.PUBLISHED
-    d.published_at = d.published_at or utcnow()
+    d.published_at = utcnow()
     d.return_reason = None
     db.session.flush()
     return d

@@ -60,14 +60,15 @@ def collect(top: int) -> list[dict]:
         stored.setdefault(m.demand_id, []).append(m)
     out = []
     for d in demands:
-        rows = [
-            _row(m.capability, m.score, m.reasons) for m in stored.get(d.id, [])
-        ]
+        # Stored matches (staff-confirmed ones included); ranked afresh when more are asked for.
+        rows = {m.capability_id: (m.score, _row(m.capability, m.score, m.reasons))
+                for m in stored.get(d.id, [])}
         if top > top_k:
-            rows = _live(d, top, threshold, exclude_dismissed=True)
-        out.append(
-            {"demand_ref": d.ref, "demand_title": d.title, "matches": rows[:top]}
-        )
+            for cap_id, score, row in _live(d, top, threshold):
+                rows.setdefault(cap_id, (score, row))
+        best = sorted(rows.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
+        out.append({"demand_ref": d.ref, "demand_title": d.title,
+                    "matches": [row for _, (_, row) in best]})
     return out
 
 
@@ -81,8 +82,9 @@ def _row(cap: Capability, score: float, reasons: dict) -> dict:
     }
 
 
-def _live(d: Demand, top: int, threshold: float, exclude_dismissed: bool) -> list[dict]:
-    """More matches than are stored: rank the demand afresh (nothing is written)."""
+def _live(d: Demand, top: int, threshold: float) -> list[tuple[int, float, dict]]:
+    """More matches than are stored: rank the demand afresh, dismissed ones left out
+    (nothing is written)."""
     engine = get_engine()
     a = analysis_of(engine, d)
     dismissed = set(
@@ -102,7 +104,7 @@ def _live(d: Demand, top: int, threshold: float, exclude_dismissed: bool) -> lis
         )
     } if ids else {}
     ranked = engine.rank(a, ((i, analysis_of(engine, caps[i])) for i in ids if i in caps), top, threshold)
-    return [_row(caps[r.id], r.score, r.reasons) for r in ranked]
+    return [(r.id, r.score, _row(caps[r.id], r.score, r.reasons)) for r in ranked]
 
 
 def render_text(data: list[dict], fmt: str) -> str:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Capability, Demand, DemandStatus, Organization, utcnow
 from . import matches
-from .records import apply_fields, split_keywords
+from .records import apply_fields, clean_text, split_keywords
 
 REQUIRED = ("kind", "ref", "organization", "title", "description")
 OPTIONAL = ("keywords", "segment", "themes", "contact_name", "contact_email", "website")
@@ -80,7 +80,7 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return clean_text(str(value)).strip()
 
 
 def read_rows(path: Path) -> list[tuple[int, dict]]:
@@ -182,6 +182,9 @@ def _check(n: int, raw: dict | None, seen: dict) -> tuple[Row | None, list[str]]
             problems.append(f"row {n}: unknown theme {t!r}")
         elif code not in themes:
             themes.append(code)
+    website = val["website"]
+    if website and not website.lower().startswith(("http://", "https://")):
+        problems.append(f"row {n}: website {website!r} must start with http:// or https://")
     email = val["contact_email"]
     if email and not EMAIL.match(email):
         problems.append(f"row {n}: contact_email {email!r} is not an e-mail address")

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload, undefer
 
 from ..extensions import db
-from ..matching import Analysis, Engine, Ranked, rank_candidates
+from ..matching import Analysis, Engine, rank_candidates
 from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
 from .errors import NotFound
 from .matcher import get_engine, to_doc
@@ -75,29 +75,39 @@ def candidates(engine: Engine, side: str, a: Analysis, limit: int) -> list[int]:
 
 
 # -- writing matches -----------------------------------------------------------------
-def _store(demand_id: int, ranked: Iterable[Ranked], rescore: Callable[[int], float]) -> None:
-    """Replace a demand's suggested matches; reviewed ones stay, with a fresh score."""
+# One rule on every path: a demand keeps the top K unreviewed capabilities at or above the
+# threshold as "suggested"; matches staff confirmed or dismissed stay, rescored, on top of those.
+
+
+def _rank_demand(
+    engine: Engine,
+    demand_id: int,
+    a: Analysis,
+    pool: Iterable[tuple[int, Analysis]],
+    lookup: Callable[[int], Analysis | None],
+) -> None:
+    """Rewrite one demand's matches from a pool of candidate capabilities."""
+    top_k, threshold = settings()
     existing = {
         m.capability_id: m
         for m in db.session.scalars(sa.select(Match).where(Match.demand_id == demand_id))
     }
+    reviewed = {cid for cid, m in existing.items() if m.status in REVIEWED}
+    ranked = engine.rank(a, ((cid, an) for cid, an in pool if cid not in reviewed), top_k, threshold)
     now = utcnow()
-    kept = set()
     for r in ranked:
-        m = existing.get(r.id)
+        m = existing.pop(r.id, None)
         if m is None:
-            db.session.add(
-                Match(demand_id=demand_id, capability_id=r.id, score=r.score, reasons=r.reasons,
-                      computed_at=now)
-            )
+            db.session.add(Match(demand_id=demand_id, capability_id=r.id, score=r.score,
+                                 reasons=r.reasons, computed_at=now))
         else:
             m.score, m.reasons, m.computed_at = r.score, r.reasons, now
-        kept.add(r.id)
     for cap_id, m in existing.items():
-        if cap_id in kept:
-            continue
         if m.status in REVIEWED:
-            m.score, m.computed_at = rescore(cap_id), now
+            cap = lookup(cap_id)
+            s = engine.score(a, cap) if cap is not None else None
+            m.score, m.reasons = (s.score, s.reasons) if s else (0.0, {})
+            m.computed_at = now
         else:
             db.session.delete(m)
 
@@ -107,20 +117,18 @@ def refresh_demand(demand: Demand, engine: Engine | None = None) -> None:
     engine = engine or get_engine()
     a = reindex(engine, demand)
     if demand.status not in ACTIVE_DEMAND:
-        return
-    top_k, threshold = settings()
-    ids = candidates(engine, "c", a, engine.candidate_limit(top_k))
-    caps = _load(Capability, ids)
+        return  # closed: out of the index; its stored matches stay as history
+    top_k, _ = settings()
+    caps = _load(Capability, candidates(engine, "c", a, engine.candidate_limit(top_k)))
     analyses = {c.id: analysis_of(engine, c) for c in caps}
-    ranked = engine.rank(a, analyses.items(), top_k, threshold)
 
-    def rescore(cap_id: int) -> float:
-        cap = analyses.get(cap_id)
-        if cap is None:
-            cap = analysis_of(engine, db.session.get(Capability, cap_id))
-        return engine.score(a, cap, explain=False).score
+    def lookup(cap_id: int) -> Analysis | None:
+        if cap_id not in analyses:
+            cap = db.session.get(Capability, cap_id)
+            analyses[cap_id] = analysis_of(engine, cap) if cap else None
+        return analyses[cap_id]
 
-    _store(demand.id, ranked, rescore)
+    _rank_demand(engine, demand.id, a, list(analyses.items()), lookup)
     db.session.flush()
 
 
@@ -133,42 +141,44 @@ def refresh_capability(
     top_k, threshold = settings()
     a = reindex(engine, cap)
     ids = candidates(engine, "d", a, max(500, engine.candidate_limit(top_k)))
-    ids = [i for i in ids if i not in skip_demands]
-    demands = [d for d in _load(Demand, ids) if d.status in ACTIVE_DEMAND]
+    demands = {d.id: d for d in _load(Demand, ids) if d.status in ACTIVE_DEMAND}
     existing = {
-        m.demand_id: m for m in _matches_of_capability(cap.id) if m.demand_id not in skip_demands
+        m.demand_id: m
+        for m in db.session.scalars(
+            sa.select(Match)
+            .join(Match.demand)
+            .where(Match.capability_id == cap.id, Demand.status.in_(ACTIVE_DEMAND))
+        )
     }
     now = utcnow()
-    touched: set[int] = set()
-    for d in demands:
-        s = engine.score(analysis_of(engine, d), a)
-        m = existing.get(d.id)
-        if s.score > 0 and s.score >= threshold:
-            touched.add(d.id)
-            if m is None:
-                db.session.add(Match(demand_id=d.id, capability_id=cap.id, score=s.score,
-                                     reasons=s.reasons, computed_at=now))
-            else:
-                m.score, m.reasons, m.computed_at = s.score, s.reasons, now
-        elif m is not None and m.status in REVIEWED:
-            m.score, m.reasons, m.computed_at = s.score, s.reasons, now
-            touched.add(d.id)
-    refill: list[int] = []
-    for demand_id, m in existing.items():
-        if demand_id in touched:
+    crowded: set[int] = set()  # demands that may now hold more than K suggestions
+    refill: set[int] = set()  # demands that lost this capability and may take another
+    for demand_id in sorted(set(demands) | set(existing)):
+        if demand_id in skip_demands:
             continue
-        if m.status in REVIEWED:
-            m.score, m.computed_at = 0.0, now
-        else:
+        m = existing.get(demand_id)
+        d = demands.get(demand_id) or db.session.get(Demand, demand_id)
+        s = engine.score(analysis_of(engine, d), a)
+        if m is not None and m.status in REVIEWED:
+            m.score, m.reasons, m.computed_at = s.score, s.reasons, now
+        elif s.score > 0 and s.score >= threshold:
+            if m is None:
+                db.session.add(Match(demand_id=demand_id, capability_id=cap.id, score=s.score,
+                                     reasons=s.reasons, computed_at=now))
+                crowded.add(demand_id)
+            else:
+                if s.score < m.score:
+                    refill.add(demand_id)
+                m.score, m.reasons, m.computed_at = s.score, s.reasons, now
+        elif m is not None:
             db.session.delete(m)
-            refill.append(demand_id)
+            refill.add(demand_id)
     db.session.flush()
-    for demand_id in sorted(touched):
+    for demand_id in sorted(crowded - refill):
         _trim(demand_id, top_k)
-    # A demand that lost this capability may have room for another one.
-    for d in _load(Demand, refill):
-        if d.status in ACTIVE_DEMAND:
-            refresh_demand(d, engine)
+    # A demand that lost this capability (or saw it drop) is ranked again in full.
+    for d in _load(Demand, sorted(refill)):
+        refresh_demand(d, engine)
     db.session.flush()
 
 
@@ -186,7 +196,14 @@ def forget_capability(cap: Capability) -> list[int]:
     """Before deleting a capability: drop it from the index; return the demands to refill."""
     engine = get_engine()
     _write_keys(engine, "c", cap.id, None)
-    return [m.demand_id for m in _matches_of_capability(cap.id)]
+    return [
+        m.demand_id
+        for m in db.session.scalars(
+            sa.select(Match)
+            .join(Match.demand)
+            .where(Match.capability_id == cap.id, Demand.status.in_(ACTIVE_DEMAND))
+        )
+    ]
 
 
 def refill_demands(demand_ids: Iterable[int]) -> None:
@@ -194,10 +211,6 @@ def refill_demands(demand_ids: Iterable[int]) -> None:
     for d in _load(Demand, list(demand_ids)):
         if d.status in ACTIVE_DEMAND:
             refresh_demand(d, engine)
-
-
-def _matches_of_capability(cap_id: int) -> list[Match]:
-    return list(db.session.scalars(sa.select(Match).where(Match.capability_id == cap_id)))
 
 
 def _load(model, ids: list[int]) -> list:
@@ -212,10 +225,11 @@ def _load(model, ids: list[int]) -> list:
 
 
 def rematch_all(progress: Callable[[Iterable], Iterable] | None = None) -> dict:
-    """Recompute every analysis, the whole index and every demand's matches."""
+    """Rebuild the index and every active demand's matches. Analyses are recomputed when
+    they were made with another lexicon or engine version, reused otherwise."""
     progress = progress or (lambda it: it)
     engine = get_engine()
-    top_k, threshold = settings()
+    top_k, _ = settings()
     db.session.execute(sa.delete(MatchKey))
     index = engine.new_index()
     caps = db.session.scalars(
@@ -228,36 +242,41 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None) -> dict:
     ).all()
     key_rows: list[dict] = []
 
-    def file(side: str, rid: int, a: Analysis) -> None:
-        key_rows.extend(
-            {"side": side, "record_id": rid, "key": k, "weight": v}
-            for k, v in engine.keys(a).items()
-        )
-        if len(key_rows) >= 5000:
+    def flush_keys() -> None:
+        if key_rows:
             db.session.execute(sa.insert(MatchKey), key_rows)
             key_rows.clear()
 
     work = [("c", c) for c in caps] + [("d", d) for d in demands]
-    analyses: dict[tuple[str, int], Analysis] = {}
     for side, record in progress(work):
         a = analysis_of(engine, record)
-        analyses[(side, record.id)] = a
-        file(side, record.id, a)
+        key_rows.extend(
+            {"side": side, "record_id": record.id, "key": k, "weight": v}
+            for k, v in engine.keys(a).items()
+        )
+        if len(key_rows) >= 5000:
+            flush_keys()
         if side == "c":
             index.add(record.id, a)
         else:
-            ranked = engine.search(a, index, top_k, threshold)
-            _store(
-                record.id,
-                ranked,
-                lambda cap_id, a=a: engine.score(a, index.records[cap_id], explain=False).score
-                if cap_id in index.records
-                else 0.0,
-            )
-    if key_rows:
-        db.session.execute(sa.insert(MatchKey), key_rows)
+            pool = [(i, index.records[i]) for i in index.candidates(a, engine.candidate_limit(top_k))]
+            _rank_demand(engine, record.id, a, pool, index.records.get)
+    flush_keys()
     db.session.flush()
     return {"capabilities": len(caps), "demands": len(demands)}
+
+
+def refresh_many(demands: list[Demand], capabilities: list[Capability]) -> None:
+    """After a bulk write: index every record first, then rescore each against the other side."""
+    engine = get_engine()
+    for record in [*capabilities, *demands]:
+        reindex(engine, record)
+    db.session.flush()
+    for d in demands:
+        refresh_demand(d, engine)
+    done = {d.id for d in demands}
+    for cap in capabilities:
+        refresh_capability(cap, engine, skip_demands=done)
 
 
 # -- reading matches -----------------------------------------------------------------
@@ -265,12 +284,37 @@ def for_demand(demand: Demand, include_dismissed: bool = False) -> list[Match]:
     q = (
         sa.select(Match)
         .where(Match.demand_id == demand.id)
-        .options(selectinload(Match.capability).selectinload(Capability.organization))
+        .options(
+            selectinload(Match.capability).options(
+                selectinload(Capability.organization),
+                selectinload(Capability.themes),
+                selectinload(Capability.segment),
+            ),
+            selectinload(Match.reviewed_by),
+        )
     )
     if not include_dismissed:
         q = q.where(Match.status != MatchStatus.DISMISSED)
     rows = db.session.scalars(q).all()
     return sorted(rows, key=_display_order)
+
+
+def top_for_demands(demand_ids: list[int], n: int) -> dict[int, list[Match]]:
+    """The best ``n`` shown matches of each demand (for list pages)."""
+    top: dict[int, list[Match]] = {}
+    if not demand_ids:
+        return top
+    rows = db.session.scalars(
+        sa.select(Match)
+        .where(Match.demand_id.in_(demand_ids), Match.status != MatchStatus.DISMISSED)
+        .options(selectinload(Match.capability).selectinload(Capability.organization))
+        .order_by(Match.demand_id, Match.score.desc(), Match.capability_id)
+    )
+    for m in rows:
+        shown = top.setdefault(m.demand_id, [])
+        if len(shown) < n:
+            shown.append(m)
+    return top
 
 
 def _display_order(m: Match):
@@ -288,8 +332,14 @@ def for_supplier(org_id: int, limit: int = 500) -> list[tuple[Demand, list[Match
             Demand.status == DemandStatus.PUBLISHED,
             Match.status != MatchStatus.DISMISSED,
         )
-        .options(selectinload(Match.demand).selectinload(Demand.organization),
-                 selectinload(Match.capability))
+        .options(
+            selectinload(Match.demand).options(
+                selectinload(Demand.organization),
+                selectinload(Demand.themes),
+                selectinload(Demand.segment),
+            ),
+            selectinload(Match.capability),
+        )
         .order_by(Match.score.desc(), Match.demand_id, Match.capability_id)
         .limit(limit)
     ).all()
@@ -307,24 +357,16 @@ def for_supplier(org_id: int, limit: int = 500) -> list[tuple[Demand, list[Match
 
 
 def review(match_id: int, status: MatchStatus, staff_user) -> Match:
+    """Confirm, dismiss or reset a match; the demand's other suggestions are re-ranked so
+    that it keeps K of them."""
     m = db.session.get(Match, match_id)
     if m is None:
         raise NotFound()
     m.status = status
-    m.reviewed_by = staff_user
-    m.reviewed_at = utcnow()
+    m.reviewed_by = staff_user if status in REVIEWED else None
+    m.reviewed_at = utcnow() if status in REVIEWED else None
     db.session.flush()
+    if m.demand.status in ACTIVE_DEMAND:
+        refresh_demand(m.demand)
     return m
 
-
-def refresh_many(demands: list[Demand], capabilities: list[Capability]) -> None:
-    """After a bulk write: index every record first, then rescore each against the other side."""
-    engine = get_engine()
-    for record in [*capabilities, *demands]:
-        reindex(engine, record)
-    db.session.flush()
-    for d in demands:
-        refresh_demand(d, engine)
-    done = {d.id for d in demands}
-    for cap in capabilities:
-        refresh_capability(cap, engine, skip_demands=done)

@@ -11,6 +11,19 @@ from ..extensions import db
 from ..models import Segment, Theme
 
 KEYWORD_SPLIT = re.compile(r"[;；,，、\n\r]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value):
+    """Text as the database can store it: no NUL or other control characters (tabs and
+    line breaks stay), no lone surrogates. Anything that is not a string passes through."""
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", value)
 
 
 def split_keywords(raw: str | list[str] | None) -> list[str]:

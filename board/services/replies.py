@@ -22,25 +22,26 @@ def create(user: User, demand: Demand, data: dict) -> Reply:
         raise Forbidden()
     if demand.status != DemandStatus.PUBLISHED:
         raise Invalid(_l("This demand is not open for replies."))
-    if existing(user.organization_id, demand.id):
+    reply = existing(user.organization_id, demand.id)
+    if reply is not None and reply.status != ReplyStatus.WITHDRAWN:
         raise Invalid(_l("Your organisation has already replied to this demand."))
     cap_id = data.get("capability_id") or None
     if cap_id:
         cap = db.session.get(Capability, cap_id)
         if cap is None or cap.organization_id != user.organization_id:
             raise Invalid(_l("Choose one of your own capabilities."), "capability_id")
-    reply = Reply(
-        demand=demand,
-        organization_id=user.organization_id,
-        author=user,
-        capability_id=cap_id,
-        fit=data["fit"].strip(),
-        cases=(data.get("cases") or "").strip() or None,
-        contact_name=data["contact_name"].strip(),
-        contact_email=data["contact_email"].strip().lower(),
-        contact_phone=(data.get("contact_phone") or "").strip() or None,
-    )
-    db.session.add(reply)
+    if reply is None:  # a withdrawn reply is replaced by the new one
+        reply = Reply(demand=demand, organization_id=user.organization_id)
+        db.session.add(reply)
+    reply.author = user
+    reply.capability_id = cap_id
+    reply.fit = data["fit"].strip()
+    reply.cases = (data.get("cases") or "").strip() or None
+    reply.contact_name = data["contact_name"].strip()
+    reply.contact_email = data["contact_email"].strip().lower()
+    reply.contact_phone = (data.get("contact_phone") or "").strip() or None
+    reply.status = ReplyStatus.SENT
+    reply.status_reason = None
     db.session.flush()
     return reply
 

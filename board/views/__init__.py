@@ -6,6 +6,10 @@ from flask import flash, redirect, request, url_for
 
 from ..auth import is_safe_next
 from ..services.errors import Invalid
+from ..services.records import clean_text
+
+#: Largest id or page number accepted from a URL (the databases' 32-bit integers).
+MAX_INT = 2**31 - 1
 
 
 def form_data(form) -> dict:
@@ -37,3 +41,16 @@ def form_status(form) -> int:
     if request.method == "POST" and (form.errors or form.form_errors):
         return 422
     return 200
+
+
+def text_arg(name: str, max_len: int = 100) -> str:
+    """A query-string argument as clean, bounded text."""
+    return clean_text(request.args.get(name) or "").strip()[:max_len]
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """A positive query-string integer; anything else gives the default."""
+    raw = request.args.get(name) or ""
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_INT:
+        return int(raw)
+    return default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +13,7 @@ from ..i18n import loc
 from ..models import DemandStatus, MatchStatus, Role, User
 from ..services import accounts, demands, lexicon_admin, matches, organizations, records, replies
 from ..services.errors import Invalid
-from . import back, flash_invalid, form_status, show_invalid
+from . import back, flash_invalid, form_status, int_arg, show_invalid, text_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role(Role.STAFF))
@@ -21,14 +21,14 @@ bp.before_request(require_role(Role.STAFF))
 
 @bp.get("/")
 def dashboard():
-    status_arg = request.args.get("status", "submitted")
+    status_arg = text_arg("status", 20) or "submitted"
     status = None
     if status_arg != "all":
         try:
             status = DemandStatus(status_arg)
         except ValueError:
             abort(404)
-    page = demands.by_status(status, request.args.get("page", 1, type=int) or 1, 30)
+    page = demands.by_status(status, int_arg("page", 1), 30)
     return render_template(
         "admin/dashboard.html",
         page=page,
@@ -115,11 +115,11 @@ def reset_match(match_id: int):
 
 @bp.get("/lexicon")
 def lexicon():
-    q = (request.args.get("q") or "").strip()[:50]
+    q = text_arg("q", 50)
     term_form, concept_form = TermForm(), ConceptForm()
     _concept_choices(concept_form)
-    if request.args.get("concept"):
-        term_form.concept.data = request.args["concept"]
+    if text_arg("concept", 80):
+        term_form.concept.data = text_arg("concept", 80)
     return render_template(
         "admin/lexicon.html",
         q=q,
@@ -191,8 +191,8 @@ def add_concept():
 
 @bp.get("/organizations")
 def organization_list():
-    q = (request.args.get("q") or "").strip()[:50]
-    page = organizations.search(q, request.args.get("page", 1, type=int) or 1)
+    q = text_arg("q", 50)
+    page = organizations.search(q, int_arg("page", 1))
     return render_template(
         "admin/organizations.html",
         q=q,

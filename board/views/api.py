@@ -32,9 +32,9 @@ def suggest():
         return jsonify(error=_("The text is too long.")), 413
     doc = Doc(
         id="draft",
-        title=title,
-        description=description,
-        keywords=tuple(records.split_keywords(keywords)),
+        title=records.clean_text(title),
+        description=records.clean_text(description),
+        keywords=tuple(records.split_keywords(records.clean_text(keywords))),
     )
     s = get_engine().suggest(doc)
     segments = {seg.code: seg for seg in records.all_segments()}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +10,7 @@ from ..auth import commit, require_role
 from ..extensions import db
 from ..forms import ActionForm, AnswerReplyForm, DemandForm, ReasonForm
 from ..i18n import loc
-from ..models import DemandStatus, Match, MatchStatus, ReplyStatus, Role
+from ..models import DemandStatus, ReplyStatus, Role
 from ..services import demands, matches, records, replies
 from ..services.errors import Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
@@ -38,16 +35,7 @@ def _form(obj=None) -> DemandForm:
 def my_demands():
     items = demands.of_organization(current_user.organization_id)
     ids = [d.id for d in items]
-    top: dict[int, list[Match]] = defaultdict(list)
-    if ids:
-        rows = db.session.scalars(
-            sa.select(Match)
-            .where(Match.demand_id.in_(ids), Match.status != MatchStatus.DISMISSED)
-            .order_by(Match.demand_id, Match.score.desc(), Match.capability_id)
-        )
-        for m in rows:
-            if len(top[m.demand_id]) < 3:
-                top[m.demand_id].append(m)
+    top = matches.top_for_demands(ids, 3)
     return render_template(
         "company/my_demands.html",
         items=items,

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..auth import commit, is_safe_next
 from ..extensions import db
 from ..forms import ActionForm, LanguageForm
 from ..i18n import LANG_COOKIE
-from ..models import Event, Organization, Outcome, Reply, Role, Round
+from ..models import Event, Organization, Outcome, Role, Round
 from ..services import demands, records
 from ..services import replies as reply_service
+from . import int_arg, text_arg
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
 def index():
-    args = request.args
-    page = args.get("page", 1, type=int) or 1
-    segment = args.get("segment") or None
-    theme = args.get("theme") or None
-    round_id = args.get("round", type=int)
-    q = (args.get("q") or "").strip()[:100]
+    page = int_arg("page", 1)
+    segment = text_arg("segment", 30) or None
+    theme = text_arg("theme", 30) or None
+    round_id = int_arg("round")
+    q = text_arg("q")
     result = demands.search_published(
         q=q, segment=segment, theme=theme, round_id=round_id, page=page,
         per_page=int(current_app.config["PAGE_SIZE"]),
@@ -84,7 +84,6 @@ def event():
         sa.select(Outcome).where(Outcome.event_id == ev.id).order_by(Outcome.id)
     ).all()
     published = demands.search_published(per_page=10)
-    reply_total = db.session.scalar(sa.select(sa.func.count(Reply.id)))
     return render_template(
         "public/event.html",
         ev=ev,
@@ -93,7 +92,6 @@ def event():
         themes=records.all_themes(),
         segments=records.all_segments(),
         demands=published,
-        reply_total=reply_total,
     )
 
 

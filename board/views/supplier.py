@@ -10,7 +10,7 @@ from ..auth import commit, require_role
 from ..extensions import db
 from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm, opts
 from ..i18n import loc
-from ..models import DemandStatus, Role
+from ..models import DemandStatus, ReplyStatus, Role
 from ..services import capabilities, demands, matches, records, replies
 from ..services.errors import Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
@@ -122,7 +122,7 @@ def reply(demand_id: int):
         flash(_("This demand is not open for replies."), "error")
         return redirect(url_for("supplier.matching"))
     mine = replies.existing(current_user.organization_id, d.id)
-    if mine is not None:
+    if mine is not None and mine.status != ReplyStatus.WITHDRAWN:
         flash(_("Your organisation has already replied to this demand."), "info")
         return redirect(url_for("supplier.my_replies") + f"#reply-{mine.id}")
     caps = capabilities.of_organization(current_user.organization_id)
@@ -137,7 +137,7 @@ def reply(demand_id: int):
     if form.validate_on_submit():
         data = form_data(form)
         raw = data.get("capability_id") or ""
-        data["capability_id"] = int(raw) if raw.isdigit() else None
+        data["capability_id"] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
         try:
             r = replies.create(current_user, d, data)
         except Invalid as exc:
