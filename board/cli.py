@@ -47,7 +47,7 @@ def init_db(seed: bool) -> None:
         loaded = seeding.load_event()
     demo = seeding.load_demo_accounts() if current_app.config["BOARD_DEMO"] else []
     removed = 0 if demo else seeding.remove_demo_accounts()
-    if loaded or added:
+    if loaded or added or matches.stale():  # new data, or a lexicon changed since
         matches.rematch_all()
     db.session.commit()
     if loaded:

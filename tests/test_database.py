@@ -134,3 +134,24 @@ def test_init_db_outside_demo_mode_removes_demo_accounts(tmp_path, monkeypatch):
     with plain.app_context():
         assert db.session.query(User).count() == 0
         assert db.session.query(Demand).count() == 5
+
+
+def test_init_db_rematches_after_the_lexicon_file_changed(tmp_path, monkeypatch):
+    from board import create_app
+    from board.config import PROJECT_ROOT
+
+    lexicon = tmp_path / "lexicon.tsv"
+    lexicon.write_text((PROJECT_ROOT / "seed" / "lexicon.tsv").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'lex.sqlite3'}")
+    app = create_app({"LEXICON_PATH": str(lexicon)})
+    app.test_cli_runner().invoke(args=["init-db"])
+    with app.app_context():
+        before = {d.analysis_version for d in db.session.query(Demand)}
+    # Adding a concept changes the lexicon version.
+    with open(lexicon, "a", encoding="utf-8") as fh:
+        fh.write("\nmetaverse_test\t\toperation\t\t\t元宇宙测试词\tmetaverse test term\t\n")
+    app = create_app({"LEXICON_PATH": str(lexicon)})
+    app.test_cli_runner().invoke(args=["init-db"])
+    with app.app_context():
+        after = {d.analysis_version for d in db.session.query(Demand)}
+    assert len(before) == len(after) == 1 and before != after

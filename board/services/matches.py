@@ -224,6 +224,20 @@ def _load(model, ids: list[int]) -> list:
     return sorted(rows, key=lambda r: order[r.id])
 
 
+def stale() -> bool:
+    """Whether any record was analysed with another lexicon or engine than the current one."""
+    version = get_engine().version
+    for model in (Capability, Demand):
+        hit = db.session.scalar(
+            sa.select(model.id)
+            .where(sa.or_(model.analysis_version.is_(None), model.analysis_version != version))
+            .limit(1)
+        )
+        if hit is not None:
+            return True
+    return False
+
+
 def rematch_all(progress: Callable[[Iterable], Iterable] | None = None) -> dict:
     """Rebuild the index and every active demand's matches. Analyses are recomputed when
     they were made with another lexicon or engine version, reused otherwise."""
