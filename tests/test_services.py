@@ -113,3 +113,31 @@ def test_rematch_all_rebuilds_index_and_matches(ctx, make):
     assert result == {"capabilities": 1, "demands": 1}
     assert {(m.demand_id, m.capability_id, m.score) for m in db.session.query(Match)} == before
     assert db.session.query(MatchKey).count() > 0
+
+
+def test_incremental_refreshes_agree_with_a_full_rematch(ctx, make, tmp_path):
+    """Saving records one by one leaves the same matches as recomputing everything."""
+    from board.services import importing, seeding
+
+    seeding.load_event()
+    matches.rematch_all()
+    db.session.commit()
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "kind,ref,organization,title,description,keywords,segment\n"
+        "capability,X1,甲公司,CBTC信号系统集成,基于通信的列车控制系统集成与联调,CBTC,control\n"
+        "capability,X2,乙公司,Platform screen doors,Retrofit of platform screen doors,PSD,equipment\n"
+        "capability,X3,丙公司,盾构施工监测,盾构掘进沉降监测与预警,盾构,construction\n"
+        "demand,XD1,丁公司,屏蔽门系统改造,既有线屏蔽门改造,站台门,equipment\n",
+        encoding="utf-8",
+    )
+    importing.import_file(rows)
+    db.session.commit()
+    snapshot = lambda: sorted(  # noqa: E731
+        (m.demand_id, m.capability_id, m.score) for m in db.session.query(Match)
+    )
+    incremental = snapshot()
+    matches.rematch_all()
+    db.session.commit()
+    assert snapshot() == incremental
+    assert len(incremental) > 10
