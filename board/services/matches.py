@@ -158,7 +158,10 @@ def refresh_capability(
             continue
         m = existing.get(demand_id)
         d = demands.get(demand_id) or db.session.get(Demand, demand_id)
-        s = engine.score(analysis_of(engine, d), a)
+        d_an = analysis_of(engine, d)
+        s = engine.score(d_an, a, explain=False)
+        if m is not None or (s.score > 0 and s.score >= threshold):
+            s = engine.score(d_an, a)  # with reasons, only for what gets written
         if m is not None and m.status in REVIEWED:
             m.score, m.reasons, m.computed_at = s.score, s.reasons, now
         elif s.score > 0 and s.score >= threshold:
