@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Flask, abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -42,22 +40,6 @@ def require_role(*roles: Role):
     return guard
 
 
-def role_required(*roles: Role):
-    """The same check for a single view (used outside role blueprints)."""
-
-    def deco(fn):
-        @wraps(fn)
-        def wrapper(*args, **kwargs):
-            resp = require_role(*roles)()
-            if resp is not None:
-                return resp
-            return fn(*args, **kwargs)
-
-        return wrapper
-
-    return deco
-
-
 def is_safe_next(target: str | None) -> bool:
     """Follow ``next`` only to a path on this site."""
     if not target or not target.startswith("/") or target.startswith("//"):
@@ -65,10 +47,6 @@ def is_safe_next(target: str | None) -> bool:
     if "\\" in target or any(ord(ch) < 32 for ch in target):
         return False
     return True
-
-
-def current_org_id() -> int | None:
-    return getattr(current_user, "organization_id", None)
 
 
 def commit() -> None:

@@ -60,23 +60,15 @@ def page_url(**changes) -> str:
 
 def _taxonomy() -> dict:
     if "taxonomy" not in g:
-        from .services.records import all_segments, all_themes
+        from .services.records import all_themes
 
-        g.taxonomy = {
-            "segments": {s.code: s for s in all_segments()},
-            "themes": {t.code: t for t in all_themes()},
-        }
+        g.taxonomy = {"themes": {t.code: t for t in all_themes()}}
     return g.taxonomy
 
 
 def theme_name(code: str) -> str:
     theme = _taxonomy()["themes"].get(code)
     return i18n.loc(theme, "name") if theme else code
-
-
-def segment_name(code: str) -> str:
-    seg = _taxonomy()["segments"].get(code)
-    return i18n.loc(seg, "name") if seg else code
 
 
 def match_terms(reasons_list, side: str) -> list[str]:
@@ -102,7 +94,6 @@ def init_app(app: Flask) -> None:
         concept=i18n.concept_label,
         field_label=lambda f: str(i18n.FIELD_LABELS.get(f, f)),
         theme_name=theme_name,
-        segment_name=segment_name,
     )
     app.jinja_env.globals.update(
         loc=i18n.loc,

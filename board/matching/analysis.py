@@ -3,7 +3,7 @@ as written) and the remaining terms. Computed when a record is saved and stored.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,6 +203,3 @@ class Analyzer:
             return False
         return len(t) >= 2 if tok.cjk else len(t) >= 3
 
-
-def unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))

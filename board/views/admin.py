@@ -115,20 +115,11 @@ def reset_match(match_id: int):
 
 @bp.get("/lexicon")
 def lexicon():
-    q = text_arg("q", 50)
     term_form, concept_form = TermForm(), ConceptForm()
-    _concept_choices(concept_form)
-    if text_arg("concept", 80):
-        term_form.concept.data = text_arg("concept", 80)
-    return render_template(
-        "admin/lexicon.html",
-        q=q,
-        concepts=lexicon_admin.search(q),
-        custom=lexicon_admin.additions(),
-        term_form=term_form,
-        concept_form=concept_form,
-        stats=lexicon_admin.stats(),
-    )
+    concept = text_arg("concept", 80)
+    if concept:
+        term_form.concept.data = concept
+    return _lexicon_page(term_form, concept_form, text_arg("q", 50), 200)
 
 
 def _concept_choices(form: ConceptForm) -> None:
@@ -136,12 +127,13 @@ def _concept_choices(form: ConceptForm) -> None:
     form.themes.choices = opts((t.code, loc(t, "name")) for t in records.all_themes())
 
 
-def _lexicon_page(term_form, concept_form, status=422):
+def _lexicon_page(term_form: TermForm, concept_form: ConceptForm, q: str = "", status: int = 422):
+    _concept_choices(concept_form)
     return (
         render_template(
             "admin/lexicon.html",
-            q="",
-            concepts=lexicon_admin.search(""),
+            q=q,
+            concepts=lexicon_admin.search(q),
             custom=lexicon_admin.additions(),
             term_form=term_form,
             concept_form=concept_form,
@@ -155,7 +147,6 @@ def _lexicon_page(term_form, concept_form, status=422):
 def add_term():
     form = TermForm()
     concept_form = ConceptForm(formdata=None)
-    _concept_choices(concept_form)
     if form.validate_on_submit():
         try:
             result = lexicon_admin.add_term(current_user, form.concept.data, form.term.data, form.lang.data)
