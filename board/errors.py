@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .services.errors import Forbidden, NotFound
@@ -64,12 +64,7 @@ def init_app(app: Flask) -> None:
         code = exc.code or 500
         if code >= 500:
             db.session.rollback()
-        return render_error(code if code in MESSAGES else code, MESSAGES.get(code, lambda: exc.description)())
-
-    @app.errorhandler(InternalServerError)
-    def server_error(exc):
-        db.session.rollback()
-        return render_error(500)
+        return render_error(code, MESSAGES[code]() if code in MESSAGES else exc.description)
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):

@@ -51,6 +51,15 @@ def opts(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+#: The two sides an account can take.
+SIDES = opts(
+    [
+        (Role.COMPANY.value, _l("post technology demands (company)")),
+        (Role.SUPPLIER.value, _l("offer capabilities and reply to demands (supplier)")),
+    ]
+)
+
+
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -81,10 +90,7 @@ class LanguageForm(Form):
 class SignUpForm(Form):
     role = RadioField(
         _l("I want to"),
-        choices=opts([
-            (Role.COMPANY.value, _l("post technology demands (company)")),
-            (Role.SUPPLIER.value, _l("offer capabilities and reply to demands (supplier)")),
-        ]),
+        choices=SIDES,
         validators=[InputRequired(message=_l("Choose one."))],
     )
     organization = StringField(
@@ -298,12 +304,7 @@ class MemberForm(Form):
 
     role = RadioField(
         _l("Side"),
-        choices=opts(
-            [
-                (Role.COMPANY.value, _l("post technology demands (company)")),
-                (Role.SUPPLIER.value, _l("offer capabilities and reply to demands (supplier)")),
-            ]
-        ),
+        choices=SIDES,
         validators=[InputRequired(message=_l("Choose one."))],
     )
     display_name = StringField(

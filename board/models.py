@@ -165,10 +165,6 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str | None:  # Flask-Login stores the session token, not the user id
         return self.session_token
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role == Role.STAFF
-
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
 

@@ -30,9 +30,6 @@ class Suggestion:
     themes: list[str]
     keywords: list[str]
 
-    def to_json(self) -> dict:
-        return {"segment": self.segment, "themes": self.themes, "keywords": self.keywords}
-
 
 class Engine:
     def __init__(self, lexicon: Lexicon, weights: Weights | None = None):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .normalize import fold
@@ -205,6 +205,4 @@ class Lexicon:
 
 
 def _with_term(c: Concept, slot: str, term: str) -> Concept:
-    from dataclasses import replace
-
     return replace(c, **{slot: getattr(c, slot) + (term,)})

@@ -175,10 +175,6 @@ def set_active(user: User, active: bool) -> None:
     db.session.flush()
 
 
-def set_locale(user: User, locale: str) -> None:
-    user.locale = locale
-
-
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(8))

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from ..auth import commit, is_safe_next
 from ..extensions import db
-from ..forms import ActionForm, LanguageForm
+from ..forms import LanguageForm
 from ..i18n import LANG_COOKIE
 from ..models import Event, Organization, Outcome, Role, Round
 from ..services import demands, records
@@ -115,7 +115,3 @@ def set_language():
             commit()
     return resp
 
-
-@bp.app_context_processor
-def inject_forms():
-    return {"action_form": ActionForm(), "lang_form": LanguageForm()}
