@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .extensions import db, login_manager
-from .models import Role
 
 
 def init_app(app: Flask) -> None:
@@ -23,18 +22,21 @@ def init_app(app: Flask) -> None:
         return accounts.load_session_user(token, current_app.config["BOARD_DEMO"])
 
 
-def require_role(*roles: Role):
-    """A before_request guard for a whole blueprint: signed in, with one of ``roles``."""
+def require_audience(*audiences: str):
+    """A before_request guard for a whole blueprint: signed in, and allowed into one of
+    ``audiences`` ("company", "supplier", "admin"). Object rules live in services.rights."""
+    from .services import rights
 
     def guard():
         if not current_user.is_authenticated:
             if request.blueprint == "api":
                 abort(401)
             return login_manager.unauthorized()
-        if current_user.role not in roles:
+        if not any(rights.may_enter(current_user, a) for a in audiences):
             abort(403)
-        if current_user.role != Role.STAFF and current_user.organization_id is None:
-            abort(403)
+        # A member on both sides: the menu follows the side last opened.
+        if len(rights.sides(current_user)) > 1 and session.get("side") != request.blueprint:
+            session["side"] = request.blueprint
         return None
 
     return guard

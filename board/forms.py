@@ -56,6 +56,7 @@ SIDES = opts(
     [
         (Role.COMPANY.value, _l("post technology demands (company)")),
         (Role.SUPPLIER.value, _l("offer capabilities and reply to demands (supplier)")),
+        (Role.BOTH.value, _l("both: post demands and offer capabilities")),
     ]
 )
 
@@ -65,11 +66,15 @@ def strip(value):
 
 
 class Form(FlaskForm):
-    """Base of every form: whatever a field receives is cleaned of control characters."""
+    """Base of every form: whatever a text field receives goes through ``clean_text`` (line
+    breaks normalised; control and invisible characters removed, so text made of them alone
+    is empty and a required field says so). Passwords are kept exactly as typed."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
-            filters = [clean_text, *unbound_field.kwargs.get("filters", ())]
+            filters = list(unbound_field.kwargs.get("filters", ()))
+            if not issubclass(unbound_field.field_class, PasswordField):  # kept as typed
+                filters.insert(0, clean_text)
             return unbound_field.bind(form=form, filters=filters, **options)
 
 

@@ -67,6 +67,8 @@ def _enum(enum_cls) -> sa.Enum:
 class Role(StrEnum):
     COMPANY = "company"
     SUPPLIER = "supplier"
+    #: A member of a firm on both sides of the chain: posts demands and offers capabilities.
+    BOTH = "both"
     STAFF = "staff"
 
 
@@ -95,6 +97,13 @@ class ReplyStatus(StrEnum):
     SHORTLISTED = "shortlisted"
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
+
+
+class RevisionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    DISCARDED = "discarded"
 
 
 class MatchStatus(StrEnum):
@@ -332,8 +341,47 @@ class Demand(MatchableMixin, db.Model):
     def is_anonymous(self) -> bool:
         return self.visibility == Visibility.ANONYMOUS
 
+    @property
+    def was_published(self) -> bool:
+        """Published now, or closed after it was published."""
+        return self.published_at is not None and self.status in (
+            DemandStatus.PUBLISHED,
+            DemandStatus.CLOSED,
+        )
+
     def __repr__(self) -> str:
         return f"<Demand {self.id} {self.ref} {self.status}>"
+
+
+class DemandRevision(db.Model):
+    """Changes to a published demand, waiting for staff review; the published text stays
+    public until they are approved."""
+
+    __tablename__ = "demand_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("demand.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    #: The proposed fields, as a form sends them (dates as ISO text).
+    data: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    status: Mapped[RevisionStatus] = mapped_column(
+        _enum(RevisionStatus), default=RevisionStatus.PENDING, index=True
+    )
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+    demand: Mapped[Demand] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 class Capability(MatchableMixin, db.Model):

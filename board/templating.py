@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from . import i18n
-from .models import Demand, Role, User
+from .models import DemandStatus, Role, Visibility
 
 
 def highlight(text: str | None, terms) -> Markup:
@@ -35,17 +36,6 @@ def _lines(markup: Markup) -> Markup:
     return Markup(str(markup).replace("\r\n", "\n").replace("\n", "<br>\n"))
 
 
-def poster_name(demand: Demand, viewer: User | None = None) -> str:
-    """Who posted a demand, as this viewer may see it."""
-    if demand.is_anonymous:
-        can_see = viewer is not None and getattr(viewer, "is_authenticated", False) and (
-            viewer.role == Role.STAFF or viewer.organization_id == demand.organization_id
-        )
-        if not can_see:
-            return _("Anonymous poster")
-    return i18n.loc(demand.organization, "name")
-
-
 def page_url(**changes) -> str:
     """The current URL with some query arguments changed (for pagination and filters)."""
     args = request.args.to_dict(flat=False)
@@ -60,15 +50,42 @@ def page_url(**changes) -> str:
 
 def _taxonomy() -> dict:
     if "taxonomy" not in g:
-        from .services.records import all_themes
+        from .services.records import all_segments, all_themes
 
-        g.taxonomy = {"themes": {t.code: t for t in all_themes()}}
+        g.taxonomy = {
+            "themes": {t.code: t for t in all_themes()},
+            "segments": {s.code: s for s in all_segments()},
+        }
     return g.taxonomy
 
 
 def theme_name(code: str) -> str:
     theme = _taxonomy()["themes"].get(code)
     return i18n.loc(theme, "name") if theme else code
+
+
+def join_list(items) -> str:
+    """Items joined the way the page's language lists them: "A、B" in Chinese, "A, B" in English."""
+    return i18n.join_list(items)
+
+
+def staff_tab(tab: str) -> str:
+    """The name of a tab of the staff list (a demand status, or one of the extra views)."""
+    extra = {"changes": _("Changes to review"), "all": _("All")}
+    return str(extra[tab]) if tab in extra else i18n.label(DemandStatus(tab))
+
+
+def segment_name(code: str | None) -> str:
+    segment = _taxonomy()["segments"].get(code)
+    return i18n.loc(segment, "name") if segment else (code or "")
+
+
+def form_field_label(name: str) -> str:
+    """A demand field's label, as the demand form shows it."""
+    from .forms import DemandForm
+
+    unbound = getattr(DemandForm, name, None)
+    return str(unbound.args[0]) if unbound is not None and unbound.args else name
 
 
 def match_terms(reasons_list, side: str) -> list[str]:
@@ -84,7 +101,25 @@ def match_terms(reasons_list, side: str) -> list[str]:
     return [w for w in dict.fromkeys(out) if w]
 
 
+def nav() -> dict:
+    """Which side's menu the header shows: a member of a firm on both sides switches between
+    the demand side and the supplier side (the last one visited is remembered)."""
+    from flask import session
+    from flask_login import current_user
+
+    from .services import rights
+
+    if rights.is_staff(current_user):
+        return {"sides": ["admin"], "side": "admin"}
+    sides = rights.sides(current_user)
+    side = request.blueprint if request.blueprint in sides else session.get("side")
+    if side not in sides:
+        side = sides[0] if sides else None
+    return {"sides": sides, "side": side}
+
+
 def init_app(app: Flask) -> None:
+    app.context_processor(lambda: {"nav": nav()})
     app.jinja_env.filters.update(
         highlight=highlight,
         date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
@@ -94,11 +129,18 @@ def init_app(app: Flask) -> None:
         concept=i18n.concept_label,
         field_label=lambda f: str(i18n.FIELD_LABELS.get(f, f)),
         theme_name=theme_name,
+        segment_name=segment_name,
+        join_list=join_list,
+        provenance=i18n.provenance_label,
+        staff_tab=staff_tab,
+        form_field_label=form_field_label,
+        visibility_label=lambda v: i18n.label(Visibility(v)),
+        iso_date=lambda v: format_date(dt.date.fromisoformat(v), "medium") if v else "",
     )
     app.jinja_env.globals.update(
         loc=i18n.loc,
         current_lang=i18n.lang,
-        poster_name=poster_name,
+        list_separator=i18n.list_separator,
         page_url=page_url,
         match_terms=match_terms,
         Role=Role,

@@ -19,7 +19,9 @@ def test_closing_an_edited_published_demand_does_not_publish_the_edit(app, make,
     c.post(f"/company/demands/{d.id}/edit", data=dict(DEMAND, title="未经审核的标题"))
     c.post(f"/company/demands/{d.id}/close", data={"reason": "不再需要"})
     public = app.test_client().get(f"/demands/{d.id}")
-    assert public.status_code == 404
+    # The closed demand keeps its published text on record; the unreviewed edit never shows.
+    assert public.status_code == 200 and "站台门改造" in public.get_data(as_text=True)
+    assert "未经审核的标题" not in public.get_data(as_text=True)
     assert "未经审核的标题" not in app.test_client().get("/").get_data(as_text=True)
 
 

@@ -61,7 +61,8 @@ def test_saving_a_capability_rescores_only_against_demands(ctx, make):
     d = make.demand(company)
     cap = make.capability(supplier)
     m = db.session.query(Match).filter_by(demand_id=d.id, capability_id=cap.id).one()
-    matches.review(m.id, MatchStatus.CONFIRMED, None)
+    staff = db.session.get(User, make.user(Role.STAFF).id)
+    matches.review(m.id, MatchStatus.CONFIRMED, staff)
     # The capability changes subject: the reviewed match stays, with its new (zero) score.
     c = db.session.get(Capability, cap.id)
     capabilities.update(db.session.get(User, supplier.id), c,

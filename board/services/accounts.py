@@ -17,6 +17,8 @@ from ..models import LoginSession, Organization, OrgKind, Role, User, utcnow
 from .errors import Invalid
 
 MIN_PASSWORD = 8
+#: The roles of an organisation's members (staff belong to no organisation).
+MEMBER_ROLES = (Role.COMPANY, Role.SUPPLIER, Role.BOTH)
 
 
 def normalise_email(email: str) -> str:
@@ -49,8 +51,8 @@ def sign_up(
     website: str | None = None,
 ) -> User:
     """A company or supplier member with a new organisation of their own."""
-    if role not in (Role.COMPANY, Role.SUPPLIER):
-        raise Invalid(_l("Choose whether you post demands or offer capabilities."), "role")
+    if role not in MEMBER_ROLES:
+        raise Invalid(_l("Choose whether you post demands, offer capabilities or both."), "role")
     if find_user(email):
         raise Invalid(_l("An account with this e-mail already exists."), "email")
     if find_organization(organization_name):
@@ -185,8 +187,8 @@ def add_member(
 ) -> User:
     """Staff give an organisation another account, on either side (a firm may post demands
     and offer capabilities)."""
-    if role not in (Role.COMPANY, Role.SUPPLIER):
-        raise Invalid(_l("Choose whether you post demands or offer capabilities."), "role")
+    if role not in MEMBER_ROLES:
+        raise Invalid(_l("Choose whether you post demands, offer capabilities or both."), "role")
     return create_user(
         email=email, password=password, role=role, display_name=display_name,
         organization=organization,

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Capability, Organization, Role, User
-from . import matches
+from ..models import Capability, Organization, User
+from . import matches, rights
 from .errors import Forbidden, NotFound
 from .records import apply_fields, new_ref
 
@@ -16,7 +16,7 @@ def get_owned(user: User, cap_id: int) -> Capability:
     cap = db.session.get(Capability, cap_id)
     if cap is None:
         raise NotFound()
-    if user.role != Role.SUPPLIER or cap.organization_id != user.organization_id:
+    if not rights.capability(user, cap).edit:
         raise Forbidden()
     return cap
 

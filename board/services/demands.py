@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -9,8 +10,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Demand, DemandStatus, Role, Round, Theme, User, Visibility, utcnow
-from . import matches
+from ..models import (
+    Demand,
+    DemandRevision,
+    DemandStatus,
+    RevisionStatus,
+    Round,
+    Theme,
+    User,
+    Visibility,
+    utcnow,
+)
+from . import matches, revisions, rights
 from .errors import Forbidden, Invalid, NotFound
 from .records import apply_fields, new_ref
 
@@ -22,66 +33,84 @@ def get(demand_id: int) -> Demand:
     return d
 
 
+def get_visible(user, demand_id: int) -> Demand:
+    """A demand this user may see at all; 404 otherwise (a hidden demand is not there)."""
+    d = get(demand_id)
+    if not rights.demand(user, d).see:
+        raise NotFound()
+    return d
+
+
 def get_owned(user: User, demand_id: int) -> Demand:
     """A demand the user's organisation posted; 404 if missing, 403 if someone else's."""
     d = get(demand_id)
-    if user.role != Role.COMPANY or d.organization_id != user.organization_id:
+    if not rights.demand(user, d).manage:
         raise Forbidden()
+    return d
+
+
+def get_for_review(user: User, demand_id: int) -> Demand:
+    """A demand as staff see it: from "submitted" on; a draft is not there for them."""
+    d = get(demand_id)
+    if not rights.demand(user, d).review:
+        raise NotFound()
     return d
 
 
 def get_published(demand_id: int) -> Demand:
     d = get(demand_id)
-    if d.status not in (DemandStatus.PUBLISHED, DemandStatus.CLOSED) or d.published_at is None:
+    if not d.was_published:
         raise NotFound()
     return d
 
 
-def can_view(user, d: Demand) -> bool:
-    if d.status == DemandStatus.PUBLISHED or (d.status == DemandStatus.CLOSED and d.published_at):
-        return True
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return user.role == Role.STAFF or (
-        user.role == Role.COMPANY and user.organization_id == d.organization_id
-    )
-
-
-def current_round() -> Round | None:
+def open_round(on: dt.date) -> Round | None:
+    """The collection round open on a date (the latest opened, if several overlap)."""
     return db.session.scalar(
-        sa.select(Round).order_by(Round.opens_on.desc().nulls_last(), Round.id.desc()).limit(1)
+        sa.select(Round)
+        .where(Round.opens_on <= on)
+        .where(sa.or_(Round.closes_on.is_(None), Round.closes_on >= on))
+        .order_by(Round.opens_on.desc(), Round.id.desc())
+        .limit(1)
     )
+
+
+def _check_deadline(new: dt.date | None, old: dt.date | None = None) -> None:
+    if new is not None and new != old and new < dt.date.today():
+        raise Invalid(_l("The reply-by date has passed; choose today or a later date."), "deadline")
 
 
 def create(user: User, data: dict) -> Demand:
+    _check_deadline(data.get("deadline"))
     d = Demand(
         ref=new_ref("D"),
         organization_id=user.organization_id,
         author=user,
         status=DemandStatus.DRAFT,
-        visibility=Visibility(data.get("visibility") or Visibility.PUBLIC),
-        deadline=data.get("deadline"),
-        round=current_round(),
     )
-    apply_fields(d, data)
+    _apply(d, data)
     db.session.add(d)
     db.session.flush()
     matches.refresh_demand(d)
     return d
 
 
-def update(user: User, d: Demand, data: dict) -> Demand:
-    if d.status == DemandStatus.CLOSED:
-        raise Invalid(_l("A closed demand cannot be edited."))
+def _apply(d: Demand, data: dict) -> None:
     apply_fields(d, data)
     d.visibility = Visibility(data.get("visibility") or Visibility.PUBLIC)
     d.deadline = data.get("deadline")
+
+
+def update(user: User, d: Demand, data: dict) -> Demand:
+    """Save the poster's changes. A published demand keeps its published text, public and
+    matchable, until staff approve the changes (a pending revision)."""
+    if d.status == DemandStatus.CLOSED:
+        raise Invalid(_l("A closed demand cannot be edited."))
+    _check_deadline(data.get("deadline"), d.deadline)
     if d.status == DemandStatus.PUBLISHED:
-        # Changes to a published demand are checked again before they are shown: until
-        # staff publish it again it is not public, even if it is closed meanwhile.
-        d.status = DemandStatus.SUBMITTED
-        d.submitted_at = utcnow()
-        d.published_at = None
+        revisions.propose(user, d, data)
+        return d
+    _apply(d, data)
     db.session.flush()
     matches.refresh_demand(d)
     return d
@@ -92,6 +121,7 @@ def submit(user: User, d: Demand) -> Demand:
         raise Invalid(_l("Only a draft can be submitted for review."))
     d.status = DemandStatus.SUBMITTED
     d.submitted_at = utcnow()
+    d.round = open_round(d.submitted_at.date())
     db.session.flush()
     return d
 
@@ -102,6 +132,7 @@ def close(user: User, d: Demand, reason: str) -> Demand:
     d.status = DemandStatus.CLOSED
     d.close_reason = reason.strip()
     d.closed_at = utcnow()
+    revisions.discard_pending(d)
     db.session.flush()
     matches.refresh_demand(d)  # removes it from the index; stored matches stay as history
     return d
@@ -202,21 +233,50 @@ def of_organization(org_id: int) -> list[Demand]:
     )
 
 
-def by_status(status: DemandStatus | None, page: int, per_page: int) -> Page:
+#: What staff see on their list: every demand from "submitted" on, never a draft.
+STAFF_STATUSES = (DemandStatus.SUBMITTED, DemandStatus.PUBLISHED, DemandStatus.CLOSED)
+#: The staff list's tabs: the statuses, demands with changes awaiting review, and all.
+STAFF_TABS = ("submitted", "changes", "published", "closed", "all")
+
+
+def _pending_revision():
+    return sa.exists().where(
+        DemandRevision.demand_id == Demand.id, DemandRevision.status == RevisionStatus.PENDING
+    )
+
+
+def for_staff(tab: str, page: int, per_page: int) -> Page:
+    """One tab of the staff list (see ``STAFF_TABS``)."""
     query = (
         sa.select(Demand)
+        .where(Demand.status.in_(STAFF_STATUSES))
         .options(selectinload(Demand.organization), selectinload(Demand.segment))
         .order_by(Demand.updated_at.desc(), Demand.id.desc())
     )
-    if status:
-        query = query.where(Demand.status == status)
+    if tab == "changes":
+        query = query.where(_pending_revision())
+    elif tab != "all":
+        query = query.where(Demand.status == DemandStatus(tab))
     return paginate(query, page, per_page)
 
 
-def status_counts() -> dict[DemandStatus, int]:
+def staff_counts() -> dict[str, int]:
+    """How many demands each staff tab holds (drafts are nobody's business but their own)."""
     rows = db.session.execute(
-        sa.select(Demand.status, sa.func.count()).group_by(Demand.status)
+        sa.select(Demand.status, sa.func.count())
+        .where(Demand.status.in_(STAFF_STATUSES))
+        .group_by(Demand.status)
     ).all()
-    counts = {s: 0 for s in DemandStatus}
-    counts.update({DemandStatus(s): n for s, n in rows})
+    counts = {tab: 0 for tab in STAFF_TABS}
+    for status, n in rows:
+        counts[DemandStatus(status).value] = n
+    counts["all"] = sum(n for _, n in rows)
+    counts["changes"] = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Demand).where(_pending_revision())
+    )
+    counts["no_round"] = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Demand)
+        .where(Demand.status == DemandStatus.SUBMITTED, Demand.round_id.is_(None))
+    )
     return counts

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload, undefer
 from ..extensions import db
 from ..matching import Analysis, Engine, rank_candidates
 from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
+from . import rights
 from .errors import NotFound
 from .matcher import get_engine, to_doc
 
@@ -389,7 +390,7 @@ def review(match_id: int, status: MatchStatus, staff_user) -> Match:
     """Confirm, dismiss or reset a match; the demand's other suggestions are re-ranked so
     that it keeps K of them."""
     m = db.session.get(Match, match_id)
-    if m is None:
+    if m is None or not rights.demand(staff_user, m.demand).review:
         raise NotFound()
     m.status = status
     m.reviewed_by = staff_user if status in REVIEWED else None

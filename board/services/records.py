@@ -11,19 +11,33 @@ from ..extensions import db
 from ..models import Segment, Theme
 
 KEYWORD_SPLIT = re.compile(r"[;；,，、\n\r]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Invisible format characters (Unicode category Cf) that text never needs: zero-width
+#: space, word joiner, BOM, soft hyphen, bidirectional overrides and isolates, and the like.
+#: Zero-width joiner and non-joiner (U+200C, U+200D) stay inside text, where emoji and some
+#: scripts use them, but never make a field non-empty on their own.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u115f\u1160\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufeff\uffa0\ufff9-\ufffb]"
+)
+_JOINERS_AT_EDGES = re.compile(r"^[\u200c\u200d\s]+|[\u200c\u200d\s]+$")
 
 
 def clean_text(value):
-    """Text as the database can store it: no NUL or other control characters (tabs and
-    line breaks stay), no lone surrogates. Anything that is not a string passes through."""
+    """Text as every form, import and query stores it: line breaks as \\n, no control or
+    invisible format characters, no lone surrogates; nothing but joiners and whitespace at
+    the ends counts as empty. Anything that is not a string passes through."""
     if not isinstance(value, str):
         return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         value = value.encode("utf-8", "replace").decode("utf-8")
-    return _CONTROL.sub("", value)
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _INVISIBLE.sub("", _CONTROL.sub("", value))
+    if _JOINERS_AT_EDGES.search(value):
+        value = _JOINERS_AT_EDGES.sub("", value)
+    return value
 
 
 def split_keywords(raw: str | list[str] | None) -> list[str]:

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Capability, Demand, DemandStatus, Reply, ReplyStatus, Role, User
+from ..models import Capability, Demand, Reply, ReplyStatus, User
+from . import rights
 from .errors import Forbidden, Invalid, NotFound
 
 
@@ -18,9 +19,11 @@ def existing(org_id: int, demand_id: int) -> Reply | None:
 
 
 def create(user: User, demand: Demand, data: dict) -> Reply:
-    if user.role != Role.SUPPLIER:
+    if not rights.is_supplier(user):
         raise Forbidden()
-    if demand.status != DemandStatus.PUBLISHED:
+    if not rights.demand(user, demand).reply:
+        if demand.organization_id == user.organization_id:
+            raise Invalid(_l("Your organisation posted this demand; it cannot reply to it."))
         raise Invalid(_l("This demand is not open for replies."))
     reply = existing(user.organization_id, demand.id)
     if reply is not None and reply.status != ReplyStatus.WITHDRAWN:
@@ -47,10 +50,11 @@ def create(user: User, demand: Demand, data: dict) -> Reply:
 
 
 def get_own(user: User, reply_id: int) -> Reply:
+    """A reply the user's organisation sent; 404 if missing, 403 if someone else's."""
     r = db.session.get(Reply, reply_id)
     if r is None:
         raise NotFound()
-    if r.organization_id != user.organization_id:
+    if not (rights.is_supplier(user) and r.organization_id == user.organization_id):
         raise Forbidden()
     return r
 
@@ -58,6 +62,8 @@ def get_own(user: User, reply_id: int) -> Reply:
 def withdraw(user: User, reply: Reply) -> Reply:
     if reply.status == ReplyStatus.WITHDRAWN:
         raise Invalid(_l("This reply was already withdrawn."))
+    if not rights.reply(user, reply).withdraw:
+        raise Invalid(_l("The demand is closed; its replies can no longer be withdrawn."))
     reply.status = ReplyStatus.WITHDRAWN
     db.session.flush()
     return reply
@@ -68,7 +74,7 @@ def get_received(user: User, reply_id: int) -> Reply:
     r = db.session.get(Reply, reply_id)
     if r is None:
         raise NotFound()
-    if user.role != Role.COMPANY or r.demand.organization_id != user.organization_id:
+    if not (rights.is_company(user) and r.demand.organization_id == user.organization_id):
         raise Forbidden()
     return r
 
@@ -79,6 +85,8 @@ def answer(user: User, reply: Reply, status: ReplyStatus, reason: str = "") -> R
         raise Invalid(_l("Unknown answer."))
     if reply.status == ReplyStatus.WITHDRAWN:
         raise Invalid(_l("This reply was withdrawn by the supplier."))
+    if not rights.reply(user, reply).answer:
+        raise Invalid(_l("The demand is closed; its replies can no longer be answered."))
     if status == ReplyStatus.DECLINED and not reason.strip():
         raise Invalid(_l("Tell the supplier why, in a sentence."), "reason")
     reply.status = status

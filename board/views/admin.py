@@ -6,54 +6,69 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import commit, require_role
+from ..auth import commit, require_audience
 from ..extensions import db
 from ..forms import ActionForm, ConceptForm, MemberForm, ReasonForm, TermForm, opts
 from ..i18n import loc
-from ..models import DemandStatus, MatchStatus, Role, User
-from ..services import accounts, demands, lexicon_admin, matches, organizations, records, replies
+from ..models import MatchStatus, Role, User
+from ..services import (
+    accounts,
+    demands,
+    lexicon_admin,
+    matches,
+    organizations,
+    records,
+    replies,
+    revisions,
+)
 from ..services.errors import Invalid
 from . import back, flash_invalid, form_status, int_arg, show_invalid, text_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.before_request(require_role(Role.STAFF))
+bp.before_request(require_audience("admin"))
 
 
 @bp.get("/")
 def dashboard():
-    status_arg = text_arg("status", 20) or "submitted"
-    status = None
-    if status_arg != "all":
-        try:
-            status = DemandStatus(status_arg)
-        except ValueError:
-            abort(404)
-    page = demands.by_status(status, int_arg("page", 1), 30)
+    tab = text_arg("status", 20) or "submitted"
+    if tab not in demands.STAFF_TABS:
+        abort(404)
+    page = demands.for_staff(tab, int_arg("page", 1), 30)
     return render_template(
         "admin/dashboard.html",
         page=page,
-        status=status,
-        status_arg=status_arg,
-        counts=demands.status_counts(),
+        tab=tab,
+        tabs=demands.STAFF_TABS,
+        counts=demands.staff_counts(),
         reply_counts=replies.counts_for_demands([d.id for d in page.items]),
+    )
+
+
+def _demand_page(d, return_form=None, revision_form=None, status: int = 200):
+    rev = revisions.pending(d)
+    return (
+        render_template(
+            "admin/demand.html",
+            d=d,
+            matches=matches.for_demand(d, include_dismissed=True),
+            replies=replies.for_demand(d),
+            revision=rev,
+            changes=revisions.compare(d, rev) if rev else [],
+            return_form=return_form or ReasonForm(formdata=None),
+            revision_form=revision_form or ReasonForm(formdata=None),
+        ),
+        status,
     )
 
 
 @bp.get("/demands/<int:demand_id>")
 def demand(demand_id: int):
-    d = demands.get(demand_id)
-    return render_template(
-        "admin/demand.html",
-        d=d,
-        matches=matches.for_demand(d, include_dismissed=True),
-        replies=replies.for_demand(d),
-        return_form=ReasonForm(),
-    )
+    return _demand_page(demands.get_for_review(current_user, demand_id))
 
 
 @bp.post("/demands/<int:demand_id>/publish")
 def publish(demand_id: int):
-    d = demands.get(demand_id)
+    d = demands.get_for_review(current_user, demand_id)
     if ActionForm().validate_on_submit():
         try:
             demands.publish(current_user, d)
@@ -66,27 +81,45 @@ def publish(demand_id: int):
 
 @bp.post("/demands/<int:demand_id>/return")
 def return_demand(demand_id: int):
-    d = demands.get(demand_id)
+    d = demands.get_for_review(current_user, demand_id)
     form = ReasonForm()
     if form.validate_on_submit():
         try:
             demands.return_to_poster(current_user, d, form.reason.data)
             commit()
             flash(_("Returned to the poster with your reason."), "success")
-            return redirect(url_for("admin.demand", demand_id=d.id))
         except Invalid as exc:
             flash_invalid(exc)
-            return redirect(url_for("admin.demand", demand_id=d.id))
-    return (
-        render_template(
-            "admin/demand.html",
-            d=d,
-            matches=matches.for_demand(d, include_dismissed=True),
-            replies=replies.for_demand(d),
-            return_form=form,
-        ),
-        422,
-    )
+        return redirect(url_for("admin.demand", demand_id=d.id))
+    return _demand_page(d, return_form=form, status=422)
+
+
+@bp.post("/demands/<int:demand_id>/changes/approve")
+def approve_changes(demand_id: int):
+    d = demands.get_for_review(current_user, demand_id)
+    if ActionForm().validate_on_submit():
+        try:
+            revisions.approve(current_user, d)
+            commit()
+            flash(_("Changes approved: the board now shows the new version."), "success")
+        except Invalid as exc:
+            flash_invalid(exc)
+    return redirect(url_for("admin.demand", demand_id=d.id))
+
+
+@bp.post("/demands/<int:demand_id>/changes/return")
+def return_changes(demand_id: int):
+    d = demands.get_for_review(current_user, demand_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            revisions.return_to_poster(current_user, d, form.reason.data)
+            commit()
+            flash(_("Changes returned to the poster with your reason; the published version stays."), "success")
+        except Invalid as exc:
+            flash_invalid(exc)
+        return redirect(url_for("admin.demand", demand_id=d.id))
+    return _demand_page(d, revision_form=form, status=422)
 
 
 def _review(match_id: int, status: MatchStatus, message: str):

@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from ..auth import require_role
+from ..auth import require_audience
 from ..i18n import loc
 from ..matching import Doc
-from ..models import Role
 from ..services import records
 from ..services.matcher import get_engine
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-bp.before_request(require_role(Role.COMPANY, Role.SUPPLIER, Role.STAFF))
+bp.before_request(require_audience("company", "supplier", "admin"))
 
 MAX_TEXT = 5000
 

@@ -20,19 +20,23 @@ from ..auth import commit, is_safe_next
 from ..extensions import db
 from ..forms import ActionForm, LoginForm, SignUpForm
 from ..models import OrgKind, Role
-from ..services import accounts
+from ..services import accounts, rights
 from ..services.errors import Invalid
 from . import form_status, show_invalid
 
 bp = Blueprint("auth", __name__)
 
 
+#: Where each audience starts.
+HOMES = {"company": "company.my_demands", "supplier": "supplier.matching", "admin": "admin.dashboard"}
+
+
 def home_for(user) -> str:
-    return {
-        Role.COMPANY: url_for("company.my_demands"),
-        Role.SUPPLIER: url_for("supplier.matching"),
-        Role.STAFF: url_for("admin.dashboard"),
-    }[user.role]
+    """The first page for a user: staff's console, or the member's first side."""
+    if rights.is_staff(user):
+        return url_for(HOMES["admin"])
+    sides = rights.sides(user)
+    return url_for(HOMES[sides[0]]) if sides else url_for("public.index")
 
 
 def _sign_in(user) -> None:
@@ -49,7 +53,7 @@ def signup():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = SignUpForm()
-    if request.method == "GET" and request.args.get("role") in ("company", "supplier"):
+    if request.method == "GET" and request.args.get("role") in ("company", "supplier", "both"):
         form.role.data = request.args["role"]
     if form.validate_on_submit():
         try:

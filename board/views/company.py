@@ -6,28 +6,29 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import commit, require_role
+from ..auth import commit, require_audience
 from ..extensions import db
 from ..forms import ActionForm, AnswerReplyForm, DemandForm, ReasonForm
 from ..i18n import loc
-from ..models import DemandStatus, ReplyStatus, Role
-from ..services import demands, matches, records, replies
+from ..models import DemandStatus, ReplyStatus
+from ..services import demands, matches, records, replies, revisions, rights
 from ..services.errors import Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
 
 bp = Blueprint("company", __name__, url_prefix="/company")
-bp.before_request(require_role(Role.COMPANY))
+bp.before_request(require_audience("company"))
 
 
-def _form(obj=None) -> DemandForm:
-    form = DemandForm(obj=obj)
+def _form(d=None) -> DemandForm:
+    """The demand form; editing a published demand starts from its pending changes."""
+    data = None
+    if d is not None and request.method == "GET":
+        rev = revisions.pending(d)
+        data = revisions.as_form_data(rev.data) if rev else records.current_data(d)
+        data.update(keywords="、".join(data.get("keywords") or []), segment=data.get("segment") or "")
+    form = DemandForm(data=data)
     form.set_choices(records.all_segments(), records.all_themes(), loc)
-    if obj is not None and request.method == "GET":
-        form.segment.data = obj.segment_code or ""
-        form.themes.data = obj.theme_codes
-        form.keywords.data = "、".join(obj.keyword_list)
-        form.visibility.data = obj.visibility.value
     return form
 
 
@@ -48,24 +49,49 @@ def my_demands():
 def new_demand():
     form = _form()
     if form.validate_on_submit():
-        d = demands.create(current_user, form_data(form))
-        commit()
-        flash(_("Draft saved. Check the suggestions, then submit it for review."), "success")
-        return redirect(url_for("company.demand", demand_id=d.id))
+        try:
+            d = demands.create(current_user, form_data(form))
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
+            commit()
+            flash(_("Draft saved. Check the suggestions, then submit it for review."), "success")
+            return redirect(url_for("company.demand", demand_id=d.id))
     return render_template("company/demand_form.html", form=form, d=None), form_status(form)
 
 
 @bp.get("/demands/<int:demand_id>")
 def demand(demand_id: int):
-    d = demands.get_owned(current_user, demand_id)
-    return render_template(
-        "company/demand.html",
-        d=d,
-        matches=matches.for_demand(d),
-        replies=replies.for_demand(d),
-        answer_form=AnswerReplyForm(),
-        close_form=ReasonForm(),
-        **suggestion_context(d),
+    return _demand_page(demands.get_owned(current_user, demand_id))
+
+
+def _demand_page(d, answer_forms=None, status: int = 200):
+    """The poster's page for one demand; ``answer_forms`` carries a failed answer's errors."""
+    rev = revisions.pending(d)
+    received = replies.for_demand(d)
+    forms = {r.id: AnswerReplyForm(formdata=None, decision=r.status.value) for r in received}
+    forms.update(answer_forms or {})
+    for reply_id, form in forms.items():  # several answer forms on one page: unique ids
+        for f in (form.decision, form.reason):
+            f.id = f.label.field_id = f"reply-{reply_id}-{f.name}"
+    context = suggestion_context(d) if d.status in (DemandStatus.DRAFT, DemandStatus.SUBMITTED) else {}
+    return (
+        render_template(
+            "company/demand.html",
+            d=d,
+            can=rights.demand(current_user, d),
+            reply_rights={r.id: rights.reply(current_user, r) for r in received},
+            revision=rev,
+            changes=revisions.compare(d, rev) if rev else [],
+            returned=None if rev else revisions.latest_returned(d),
+            matches=matches.for_demand(d),
+            replies=received,
+            answer_forms=forms,
+            close_form=ReasonForm(formdata=None),
+            **context,
+        ),
+        status,
     )
 
 
@@ -86,7 +112,11 @@ def edit_demand(demand_id: int):
         else:
             commit()
             if was_published:
-                flash(_("Saved. The changes go to the park staff for review before they are shown."), "info")
+                flash(
+                    _("Changes saved for review. The published version stays on the board "
+                      "until the park staff approve them."),
+                    "info",
+                )
             else:
                 flash(_("Saved."), "success")
             return redirect(url_for("company.demand", demand_id=d.id))
@@ -125,16 +155,21 @@ def close_demand(demand_id: int):
 @bp.post("/demands/<int:demand_id>/suggestions")
 def accept_suggestions(demand_id: int):
     d = demands.get_owned(current_user, demand_id)
-    if d.status == DemandStatus.CLOSED:
-        flash(_("A closed demand cannot be edited."), "error")
+    if d.status not in (DemandStatus.DRAFT, DemandStatus.SUBMITTED):
+        flash(_("Suggestions apply to drafts and demands in review; edit a published demand instead."), "error")
     else:
         data = accepted_changes(d)
         if data is None:
             flash(nothing_picked_message(), "error")
         else:
-            demands.update(current_user, d, data)
-            commit()
-            flash(_("Suggestions applied."), "success")
+            try:
+                demands.update(current_user, d, data)
+            except Invalid as exc:
+                db.session.rollback()
+                flash_invalid(exc)
+            else:
+                commit()
+                flash(_("Suggestions applied."), "success")
     return redirect(url_for("company.demand", demand_id=d.id))
 
 
@@ -145,10 +180,12 @@ def answer_reply(reply_id: int):
     if form.validate_on_submit():
         try:
             replies.answer(current_user, r, ReplyStatus(form.decision.data), form.reason.data or "")
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
             commit()
             flash(_("Your answer was saved; the supplier can see it."), "success")
-        except Invalid as exc:
-            flash_invalid(exc)
-    else:
-        flash(_("Choose shortlist or decline."), "error")
-    return redirect(url_for("company.demand", demand_id=r.demand_id) + f"#reply-{r.id}")
+            return redirect(url_for("company.demand", demand_id=r.demand_id) + f"#reply-{r.id}")
+    # Shown again with the errors at their fields, under the reply they belong to.
+    return _demand_page(r.demand, {r.id: form}, 422)

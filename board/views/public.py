@@ -9,9 +9,9 @@ from flask_login import current_user
 from ..auth import commit, is_safe_next
 from ..extensions import db
 from ..forms import LanguageForm
-from ..i18n import LANG_COOKIE
-from ..models import Event, Organization, Outcome, Role, Round
-from ..services import demands, records
+from ..i18n import LANG_COOKIE, remembers_language
+from ..models import Event, Organization, Outcome, Round
+from ..services import demands, records, rights
 from ..services import replies as reply_service
 from . import int_arg, text_arg
 
@@ -42,31 +42,24 @@ def index():
         segments=records.all_segments(),
         themes=records.all_themes(),
         rounds=rounds,
+        posters=rights.poster_labels(current_user, result.items),
     )
 
 
 @bp.get("/demands/<int:demand_id>")
 def demand(demand_id: int):
-    d = demands.get(demand_id)
-    if not demands.can_view(current_user, d):
-        abort(404)
+    d = demands.get_visible(current_user, demand_id)
     my_reply = None
-    is_owner = (
-        current_user.is_authenticated
-        and current_user.role == Role.COMPANY
-        and current_user.organization_id == d.organization_id
-    )
-    if current_user.is_authenticated and current_user.role == Role.SUPPLIER:
+    if rights.is_supplier(current_user):
         my_reply = reply_service.existing(current_user.organization_id, d.id)
-    show_contact = current_user.is_authenticated and (
-        current_user.role == Role.STAFF or is_owner or not d.is_anonymous
-    )
     return render_template(
         "public/demand.html",
         d=d,
+        can=rights.demand(current_user, d),
+        poster=rights.poster_label(current_user, d),
         my_reply=my_reply,
-        is_owner=is_owner,
-        show_contact=show_contact,
+        is_supplier=rights.is_supplier(current_user),
+        is_staff=rights.is_staff(current_user),
     )
 
 
@@ -92,6 +85,7 @@ def event():
         themes=records.all_themes(),
         segments=records.all_segments(),
         demands=published,
+        posters=rights.poster_labels(current_user, published.items),
     )
 
 
@@ -110,7 +104,7 @@ def set_language():
             LANG_COOKIE, form.lang.data, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
         )
         g.lang_override = form.lang.data
-        if current_user.is_authenticated:
+        if remembers_language(current_user):  # not on shared demo accounts: the cookie only
             current_user.locale = form.lang.data
             commit()
     return resp

@@ -6,18 +6,18 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import commit, require_role
+from ..auth import commit, require_audience
 from ..extensions import db
 from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm, opts
 from ..i18n import loc
-from ..models import DemandStatus, ReplyStatus, Role
-from ..services import capabilities, demands, matches, records, replies
+from ..models import ReplyStatus
+from ..services import capabilities, demands, matches, records, replies, rights
 from ..services.errors import Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
 
 bp = Blueprint("supplier", __name__, url_prefix="/supplier")
-bp.before_request(require_role(Role.SUPPLIER))
+bp.before_request(require_audience("supplier"))
 
 
 def _form(obj=None) -> CapabilityForm:
@@ -40,6 +40,7 @@ def matching():
         grouped=grouped,
         has_capabilities=has_capabilities,
         replied=replied,
+        posters=rights.poster_labels(current_user, [d for d, _ in grouped]),
     )
 
 
@@ -118,9 +119,12 @@ def accept_suggestions(cap_id: int):
 @bp.route("/demands/<int:demand_id>/reply", methods=["GET", "POST"])
 def reply(demand_id: int):
     d = demands.get_published(demand_id)
-    if d.status != DemandStatus.PUBLISHED:
-        flash(_("This demand is not open for replies."), "error")
-        return redirect(url_for("supplier.matching"))
+    if d.organization_id == current_user.organization_id:
+        flash(_("Your organisation posted this demand; it cannot reply to it."), "error")
+        return redirect(url_for("public.demand", demand_id=d.id))
+    if not rights.demand(current_user, d).reply:
+        flash(_("This demand is closed; it no longer takes replies."), "error")
+        return redirect(url_for("public.demand", demand_id=d.id))
     mine = replies.existing(current_user.organization_id, d.id)
     if mine is not None and mine.status != ReplyStatus.WITHDRAWN:
         flash(_("Your organisation has already replied to this demand."), "info")
@@ -160,8 +164,12 @@ def _best_capability(demand_id: int, caps) -> int | None:
 
 @bp.get("/replies")
 def my_replies():
+    items = replies.of_organization(current_user.organization_id)
     return render_template(
-        "supplier/replies.html", items=replies.of_organization(current_user.organization_id)
+        "supplier/replies.html",
+        items=items,
+        can={r.id: rights.reply(current_user, r) for r in items},
+        posters=rights.poster_labels(current_user, [r.demand for r in items]),
     )
 
 

@@ -18,6 +18,26 @@
     document.querySelectorAll("button[disabled]").forEach(function (b) { b.disabled = false; });
   });
 
+  // Character counts near a field's limit, and a clear message when pasted text is too long
+  // (fields carry data-maxlength instead of maxlength, so nothing is cut silently).
+  function count(input) {
+    var out = document.getElementById(input.id + "-count");
+    if (!out) return;
+    var max = parseInt(input.getAttribute("data-maxlength"), 10);
+    var n = Array.from(input.value).length;
+    var over = n - max;
+    out.hidden = n < max * 0.8;
+    out.classList.toggle("counter-over", over > 0);
+    var tpl = over > 0 ? out.getAttribute("data-msg-over") : out.getAttribute("data-msg-count");
+    out.textContent = tpl.replace("{n}", n).replace("{max}", max).replace("{over}", over);
+    if (over > 0) { input.setAttribute("aria-invalid", "true"); }
+    else if (!input.closest(".has-error")) { input.removeAttribute("aria-invalid"); }
+  }
+  document.querySelectorAll("[data-maxlength]").forEach(function (input) {
+    input.addEventListener("input", function () { count(input); });
+    count(input);
+  });
+
   // Live suggestions while typing a demand or capability.
   var form = document.querySelector("form[data-suggest-form]");
   if (!form) return;

@@ -1,0 +1,158 @@
+"""Who may see and do what: the one place these rules live.
+
+Each function takes a user (an anonymous visitor is ``None`` or an object whose
+``is_authenticated`` is false) and an object, and answers with one small frozen value.
+Views, templates and exports ask; none re-derives a rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from ..models import Capability, Demand, DemandStatus, Reply, ReplyStatus, Role
+
+# -- who the user is ---------------------------------------------------------------
+COMPANY_ROLES = frozenset({Role.COMPANY, Role.BOTH})
+SUPPLIER_ROLES = frozenset({Role.SUPPLIER, Role.BOTH})
+
+#: The sides (blueprint names) each role may open.
+AUDIENCES = {
+    Role.COMPANY: frozenset({"company"}),
+    Role.SUPPLIER: frozenset({"supplier"}),
+    Role.BOTH: frozenset({"company", "supplier"}),
+    Role.STAFF: frozenset({"admin"}),
+}
+
+
+def signed_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def is_staff(user) -> bool:
+    return signed_in(user) and user.role == Role.STAFF
+
+
+def is_company(user) -> bool:
+    """Posts demands for an organisation."""
+    return signed_in(user) and user.role in COMPANY_ROLES and user.organization_id is not None
+
+
+def is_supplier(user) -> bool:
+    """Offers capabilities and replies for an organisation."""
+    return signed_in(user) and user.role in SUPPLIER_ROLES and user.organization_id is not None
+
+
+def may_enter(user, audience: str) -> bool:
+    """May this user open the pages of one audience ("company", "supplier", "admin")?"""
+    if not signed_in(user):
+        return False
+    if audience != "admin" and user.organization_id is None:
+        return False
+    return audience in AUDIENCES.get(user.role, frozenset())
+
+
+def sides(user) -> list[str]:
+    """The member sides a user can switch between, in menu order."""
+    if not signed_in(user):
+        return []
+    return [s for s in ("company", "supplier") if may_enter(user, s)]
+
+
+def _member_of(user, org_id: int | None) -> bool:
+    return signed_in(user) and org_id is not None and user.organization_id == org_id
+
+
+# -- demands -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class DemandRights:
+    see: bool = False  # open the demand's page at all
+    poster: bool = False  # see which organisation posted it
+    contacts: bool = False  # see its contact person, e-mail and website
+    manage: bool = False  # the poster's own pages: matches, replies, edit history
+    edit: bool = False
+    submit: bool = False
+    close: bool = False
+    reply: bool = False  # send a reply now
+    replies: bool = False  # read every reply it received
+    review: bool = False  # staff: publish, return, approve changes, review matches
+
+
+def demand(user, d: Demand) -> DemandRights:
+    owner = _member_of(user, d.organization_id) and is_company(user)
+    staff = is_staff(user)
+    public = d.was_published
+    # Drafts belong to their organisation alone: staff see a demand from "submitted" on.
+    staff_sees = staff and d.status != DemandStatus.DRAFT
+    see = public or owner or staff_sees
+    if not see:
+        return DemandRights()
+    open_ = d.status != DemandStatus.CLOSED
+    poster = owner or staff_sees or not d.is_anonymous
+    return DemandRights(
+        see=True,
+        poster=poster,
+        contacts=owner or staff_sees or (signed_in(user) and not d.is_anonymous),
+        manage=owner,
+        edit=owner and open_,
+        submit=owner and d.status == DemandStatus.DRAFT,
+        close=owner and open_,
+        reply=(
+            is_supplier(user)
+            and not _member_of(user, d.organization_id)
+            and d.status == DemandStatus.PUBLISHED
+        ),
+        replies=owner or staff_sees,
+        review=staff_sees,
+    )
+
+
+def poster_label(user, d: Demand) -> str:
+    """Who posted a demand, as this user may see it."""
+    from ..i18n import loc
+
+    if demand(user, d).poster:
+        return loc(d.organization, "name")
+    return _("Anonymous poster")
+
+
+def poster_labels(user, items) -> dict[int, str]:
+    """``poster_label`` for a list of demands, by id (for list pages)."""
+    return {d.id: poster_label(user, d) for d in items}
+
+
+# -- replies -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReplyRights:
+    see: bool = False
+    withdraw: bool = False
+    answer: bool = False  # the company shortlists or declines it
+
+
+def reply(user, r: Reply) -> ReplyRights:
+    sender = is_supplier(user) and _member_of(user, r.organization_id)
+    receiver = is_company(user) and _member_of(user, r.demand.organization_id)
+    staff = is_staff(user)
+    if not (sender or receiver or staff):
+        return ReplyRights()
+    demand_open = r.demand.status == DemandStatus.PUBLISHED
+    return ReplyRights(
+        see=True,
+        withdraw=sender and demand_open and r.status != ReplyStatus.WITHDRAWN,
+        answer=receiver and demand_open and r.status != ReplyStatus.WITHDRAWN,
+    )
+
+
+# -- capabilities ------------------------------------------------------------------
+@dataclass(frozen=True)
+class CapabilityRights:
+    see: bool = False
+    edit: bool = False
+
+
+def capability(user, cap: Capability) -> CapabilityRights:
+    own = is_supplier(user) and _member_of(user, cap.organization_id)
+    if own:
+        return CapabilityRights(see=True, edit=True)
+    return CapabilityRights(see=is_staff(user))
