@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 
-from .extensions import babel
-from .models import DemandStatus, MatchStatus, OrgKind, ReplyStatus, Role, Visibility
+from .extensions import babel, db
+from .models import DemandStatus, MatchStatus, OrgKind, ReplyStatus, Role, Segment, Visibility
 
 LANG_COOKIE = "lang"
 
@@ -20,10 +23,23 @@ def select_locale() -> str:
     chosen = getattr(g, "lang_override", None) or request.cookies.get(LANG_COOKIE)
     if chosen in langs:
         return chosen
-    user_locale = getattr(current_user, "locale", None) if current_user else None
+    user_locale = stored_locale(current_user)
     if user_locale in langs:
         return user_locale
     return request.accept_languages.best_match(langs) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def stored_locale(user) -> str | None:
+    """The language kept on an account. Demo accounts are shared by many visitors, so they
+    keep none: their language lives only in each browser's cookie."""
+    if not user or not getattr(user, "is_authenticated", False) or getattr(user, "is_demo", False):
+        return None
+    return getattr(user, "locale", None)
+
+
+def remembers_language(user) -> bool:
+    """Whether a language switch is stored on this account (not on shared demo accounts)."""
+    return bool(getattr(user, "is_authenticated", False)) and not getattr(user, "is_demo", False)
 
 
 def lang() -> str:
@@ -40,6 +56,16 @@ def loc(obj, attr: str) -> str:
         if value:
             return value
     return getattr(obj, attr, "") or ""
+
+
+def list_separator() -> str:
+    """The separator between the items of a list in the UI language."""
+    return "、" if lang() == "zh" else ", "
+
+
+def join_list(items) -> Markup:
+    """Items as a list in the UI language: "A、B" in Chinese, "A, B" in English (escaped)."""
+    return Markup(escape(list_separator())).join(escape(i) for i in items if i is not None)
 
 
 def concept_label(entry: dict) -> str:
@@ -95,6 +121,50 @@ def label(value) -> str:
         if isinstance(value, enum_cls):
             return str(names[value])
     return str(value)
+
+
+# Provenance is stored as "kind" or "kind: detail" (seed/event.json). The kinds, and the
+# details the seed uses, are shown translated; any other detail is data and shown as written.
+PROVENANCE_KINDS = {
+    "event article": _l("Event report"),
+    "illustrative": _l("Illustrative"),
+}
+PROVENANCE_DETAILS = {
+    "the firm's general manager described this plan at the release":
+        _l("the firm's general manager described this plan at the release"),
+    "a neutral name for demands written for this board":
+        _l("a neutral name for demands written for this board"),
+    "written for this board so that matches are not empty":
+        _l("written for this board so that matches are not empty"),
+}
+_SEGMENT_DETAIL = re.compile(
+    r"written for this board for the (\w+) link named at the event; not any firm's words"
+)
+
+
+def _provenance_detail(detail: str) -> str:
+    known = PROVENANCE_DETAILS.get(detail)
+    if known is not None:
+        return str(known)
+    m = _SEGMENT_DETAIL.fullmatch(detail)
+    if m:
+        segment = db.session.get(Segment, m.group(1))
+        name = loc(segment, "name") if segment else m.group(1)
+        return str(_l("written for this board for the %(segment)s link named at the event; not any firm's words", segment=name))
+    return detail
+
+
+def provenance_label(text: str | None) -> str:
+    """Where a record comes from, in the UI language."""
+    if not text:
+        return ""
+    kind, _sep, detail = (part.strip() for part in text.partition(":"))
+    label_ = PROVENANCE_KINDS.get(kind.lower())
+    if label_ is None:
+        return text
+    if not detail:
+        return str(label_)
+    return f"{label_}{'：' if lang() == 'zh' else ': '}{_provenance_detail(detail)}"
 
 
 def init_app(app: Flask) -> None:
