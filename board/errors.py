@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,8 +17,10 @@ MESSAGES = {
     404: lambda: _("We could not find this page. It may have been moved or closed."),
     405: lambda: _("This action is not allowed here."),
     413: lambda: _("The upload is too large."),
-    500: lambda: _("Something went wrong on our side. Nothing you entered was saved; please try again."),
+    500: lambda: _("Something went wrong on our side. Please try again in a moment."),
 }
+#: Said on a 500 after a form was sent: the request's writes were rolled back.
+NOT_SAVED = lambda: _("Nothing you entered was saved.")  # noqa: E731
 
 
 FALLBACK = (
@@ -37,8 +39,14 @@ def render_error(code: int, message: str | None = None):
     message = message or MESSAGES.get(code, MESSAGES[400])()
     if _wants_json():
         return jsonify(error=message, status=code), code
+    detail = NOT_SAVED() if code >= 500 and request.method == "POST" else None
+    # The way back never leads to the page that just failed.
+    home = url_for("public.index")
+    back = url_for("public.event") if request.path == home else home
     try:
-        return render_template("errors/error.html", code=code, message=message), code
+        return render_template(
+            "errors/error.html", code=code, message=message, detail=detail, back=back
+        ), code
     except Exception:  # the page itself failed (e.g. the database is down): plain text
         current_app.logger.exception("Error page failed to render")
         return FALLBACK.format(code=code), code, {"Content-Type": "text/html; charset=utf-8"}
