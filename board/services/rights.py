@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from ..models import Capability, Demand, DemandStatus, Reply, ReplyStatus, Role
+from ..models import (
+    Capability,
+    Demand,
+    DemandStatus,
+    Match,
+    MatchStatus,
+    Reply,
+    ReplyStatus,
+    Role,
+)
 
 # -- who the user is ---------------------------------------------------------------
 COMPANY_ROLES = frozenset({Role.COMPANY, Role.BOTH})
@@ -141,6 +150,22 @@ def reply(user, r: Reply) -> ReplyRights:
         see=True,
         withdraw=sender and demand_open and r.status != ReplyStatus.WITHDRAWN,
         answer=receiver and demand_open and r.status != ReplyStatus.WITHDRAWN,
+    )
+
+
+# -- matches -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class MatchRights:
+    contacts: bool = False  # see the supplier's contact details beside the match
+    review: bool = False  # confirm, dismiss or reset it
+
+
+def match(user, m: Match) -> MatchRights:
+    """Staff see everything; the poster sees a supplier's contacts once staff confirmed it."""
+    review = demand(user, m.demand).review
+    poster = demand(user, m.demand).manage
+    return MatchRights(
+        contacts=review or (poster and m.status == MatchStatus.CONFIRMED), review=review
     )
 
 

@@ -20,6 +20,7 @@ from ..services import (
     records,
     replies,
     revisions,
+    rights,
 )
 from ..services.errors import Invalid
 from . import back, flash_invalid, form_status, int_arg, show_invalid, text_arg
@@ -46,11 +47,13 @@ def dashboard():
 
 def _demand_page(d, return_form=None, revision_form=None, status: int = 200):
     rev = revisions.pending(d)
+    shown = matches.for_demand(d, include_dismissed=True)
     return (
         render_template(
             "admin/demand.html",
             d=d,
-            matches=matches.for_demand(d, include_dismissed=True),
+            matches=shown,
+            match_rights={m.id: rights.match(current_user, m) for m in shown},
             replies=replies.for_demand(d),
             revision=rev,
             changes=revisions.compare(d, rev) if rev else [],

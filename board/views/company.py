@@ -70,6 +70,7 @@ def _demand_page(d, answer_forms=None, status: int = 200):
     """The poster's page for one demand; ``answer_forms`` carries a failed answer's errors."""
     rev = revisions.pending(d)
     received = replies.for_demand(d)
+    shown = matches.for_demand(d)
     forms = {r.id: AnswerReplyForm(formdata=None, decision=r.status.value) for r in received}
     forms.update(answer_forms or {})
     for reply_id, form in forms.items():  # several answer forms on one page: unique ids
@@ -85,7 +86,8 @@ def _demand_page(d, answer_forms=None, status: int = 200):
             revision=rev,
             changes=revisions.compare(d, rev) if rev else [],
             returned=None if rev else revisions.latest_returned(d),
-            matches=matches.for_demand(d),
+            matches=shown,
+            match_rights={m.id: rights.match(current_user, m) for m in shown},
             replies=received,
             answer_forms=forms,
             close_form=ReasonForm(formdata=None),
