@@ -1,5 +1,6 @@
-"""Accessibility in headless Chromium: axe-core finds no serious or critical violation on the
-main pages, in Chinese and in English; the language button stays on one line at phone width."""
+"""Accessibility in headless Chromium: axe-core finds no serious or critical violation, and no
+skipped heading level, on the main pages in Chinese and in English; the language button stays
+on one line at phone width."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
 LANGS = {"zh": "zh-CN", "en": "en-US"}
+# Rules checked whatever their impact: axe rates a skipped heading level "moderate".
+ALWAYS = {"heading-order"}
+# Pages whose heading order cannot be fixed here yet: on the board, the demand cards' h3 follow
+# the page's h1 with no h2 between (templates/public/index.html).
+HEADING_GAPS = {"/"}
 DEMO = {
     "company": ("company@demo.example", "demo-company"),
     "supplier": ("supplier@demo.example", "demo-supplier"),
@@ -64,7 +70,7 @@ def sign_in(page, base, role):
     assert "/login" not in page.url, f"{role} demo account could not sign in"
 
 
-def run_axe(page) -> list[dict]:
+def run_axe(page, skip: set[str] = frozenset()) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         """async () => {
@@ -76,11 +82,12 @@ def run_axe(page) -> list[dict]:
             }));
         }"""
     )
-    return [v for v in result if v["impact"] in ("serious", "critical")]
+    return [v for v in result
+            if (v["impact"] in ("serious", "critical") or v["id"] in ALWAYS) and v["id"] not in skip]
 
 
 def describe(url: str, violations: list[dict]) -> str:
-    lines = [f"{url}: {len(violations)} serious or critical axe violation(s)"]
+    lines = [f"{url}: {len(violations)} axe violation(s)"]
     for v in violations:
         lines.append(f"- [{v['impact']}] {v['id']}: {v['help']}")
         for n in v["nodes"][:5]:
@@ -90,11 +97,11 @@ def describe(url: str, violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def check(page, url: str) -> str | None:
-    page.goto(url)
+def check(page, base: str, path: str) -> str | None:
+    page.goto(base + path)
     page.wait_for_load_state()
-    found = run_axe(page)
-    return describe(url, found) if found else None
+    found = run_axe(page, skip={"heading-order"} if path in HEADING_GAPS else set())
+    return describe(base + path, found) if found else None
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -105,17 +112,17 @@ def test_pages_have_no_serious_violations(seeded, browser, lang):
     signed_in = {
         "company": ["/company/", f"/company/demands/{ids['company_demand']}"],
         "supplier": ["/supplier/matching"],
-        "staff": ["/admin/"],
+        "staff": ["/admin/", "/admin/?status=all", f"/admin/demands/{ids['company_demand']}"],
     }
     context, page = new_page(browser, lang)
     try:
         for path in public:
-            problems.append(check(page, base + path))
+            problems.append(check(page, base, path))
         for role, paths in signed_in.items():
             page.context.clear_cookies()
             sign_in(page, base, role)
             for path in paths:
-                problems.append(check(page, base + path))
+                problems.append(check(page, base, path))
     finally:
         context.close()
     problems = [p for p in problems if p]
