@@ -149,3 +149,27 @@ def test_language_buttons_stay_on_one_line_at_phone_width(seeded, browser, lang)
             assert box <= line * 1.2, f"{button.inner_text()!r} wraps: {box}px for a {line}px line"
     finally:
         context.close()
+
+
+CJK_FONTS = {"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC",
+             "Source Han Sans SC", "WenQuanYi Micro Hei"}
+
+
+def first_font(locator) -> str:
+    family = locator.evaluate("e => getComputedStyle(e).fontFamily")
+    return family.split(",")[0].strip().strip('"')
+
+
+def test_english_text_is_set_in_a_latin_font_first(seeded, browser):
+    """CJK fonts draw quotes and commas full-width: English text gets a Latin font first."""
+    base, _ = seeded
+    for lang in ("zh", "en"):
+        context, page = new_page(browser, lang)
+        try:
+            page.goto(base + "/")
+            body = first_font(page.locator("body"))
+            assert (body in CJK_FONTS) == (lang == "zh"), f"{lang} page body font: {body}"
+            assert first_font(page.locator(".lang-switch button[lang=en]")) not in CJK_FONTS
+            assert first_font(page.locator(".lang-switch button[lang=zh-CN]")) in CJK_FONTS
+        finally:
+            context.close()
