@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import config as config_mod
-from .config import PROJECT_ROOT
+from .config import DATA_ROOT
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -20,8 +20,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(config_mod.INSTANCE_DIR),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(DATA_ROOT / "templates"),
+        static_folder=str(DATA_ROOT / "static"),
     )
     app.config.update(config_mod.load(config))
 
@@ -29,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .extensions import csrf, db, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(DATA_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

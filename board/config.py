@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The checkout that holds the package (site-packages when it is installed from a wheel).
+PROJECT_ROOT = PACKAGE_DIR.parent
+#: An installed wheel carries templates/, static/, seed/ and migrations/ inside the package
+#: (pyproject.toml maps them in); a checkout, editable install included, keeps them at its top.
+INSTALLED = (PACKAGE_DIR / "templates").is_dir()
+#: Where templates/, static/, seed/ and migrations/ are read from.
+DATA_ROOT = PACKAGE_DIR if INSTALLED else PROJECT_ROOT
+#: Never site-packages: an installed board keeps its instance folder under its environment's
+#: prefix, as Flask does by default.
+INSTANCE_DIR = (
+    Path(sys.prefix) / "var" / "board-instance" if INSTALLED else PROJECT_ROOT / "instance"
+)
 
 #: Environments in which a missing SECRET_KEY is replaced by a random one.
 LENIENT_ENVS = {"development", "demo", "testing"}
@@ -68,7 +80,7 @@ def load(overrides: dict | None = None) -> dict:
         "PAGE_SIZE": _int("BOARD_PAGE_SIZE", 20),
         "MATCH_TOP_K": _int("MATCH_TOP_K", 10),
         "MATCH_THRESHOLD": _int("MATCH_THRESHOLD", 20),
-        "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(PROJECT_ROOT / "seed" / "lexicon.tsv"),
+        "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(DATA_ROOT / "seed" / "lexicon.tsv"),
         "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 14 * 24),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),

@@ -9,12 +9,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from ..config import PROJECT_ROOT
+from ..config import DATA_ROOT
 from ..extensions import db
 from ..matching import Concept, Doc, Engine, ExtraTerm
 from ..models import Capability, CustomConcept, CustomTerm, Demand
 
-LEXICON_PATH = PROJECT_ROOT / "seed" / "lexicon.tsv"
+LEXICON_PATH = DATA_ROOT / "seed" / "lexicon.tsv"
 
 _lock = threading.Lock()
 _cache: dict[tuple, Engine] = {}

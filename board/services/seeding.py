@@ -7,7 +7,7 @@ import json
 
 import sqlalchemy as sa
 
-from ..config import PROJECT_ROOT
+from ..config import DATA_ROOT
 from ..extensions import db
 from ..models import (
     Capability,
@@ -28,7 +28,7 @@ from ..models import (
 from . import accounts
 from .records import join_keywords, themes_by_code
 
-SEED_DIR = PROJECT_ROOT / "seed"
+SEED_DIR = DATA_ROOT / "seed"
 
 
 def _read(name: str) -> dict:
