@@ -11,7 +11,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install translations extract-messages lint screenshots eval clean
+.PHONY: run test install translations dist extract-messages lint screenshots eval clean
 
 install: $(STAMP) translations
 
@@ -36,6 +36,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# The release: dist/rail_board-<version>.tar.gz and the wheel built from it (README: Running in production).
+dist: $(STAMP)
+	$(BIN)/python -m build --outdir dist .
+
 # Re-extract the UI strings after changing templates or code, then translate the new entries.
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs=".* .venv" -o board/translations/messages.pot --no-location --sort-output --project rail-board .
@@ -51,4 +55,4 @@ screenshots: install
 	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build dist
