@@ -2,6 +2,9 @@
 #   make run    set up, create/upgrade the SQLite database, load the event, serve on :5000
 #   make test   set up, then run the whole test suite
 
+SHELL := bash
+.SHELLFLAGS := -o pipefail -c
+
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,6 +13,9 @@ CATALOGS := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# The address `make run` waits on before it prints the sign-ins (a wildcard host answers locally).
+PROBE  := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
+INITLOG := $(VENV)/run-init-db.log
 
 .PHONY: run test install translations dist extract-messages lint screenshots eval clean
 
@@ -25,13 +31,26 @@ translations: $(COMPILED)
 board/translations/%/LC_MESSAGES/messages.mo: board/translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
 
+# The server runs in the foreground, so Ctrl+C stops it; a background helper waits until the
+# port answers, then prints the address and the demo sign-ins init-db listed (kept in $(INITLOG)).
 run: install
-	BOARD_DEMO=1 $(BIN)/flask --app board init-db
-	@echo ""
-	@echo "  融通对接板 is running on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
-	@echo "  Demo sign-ins are listed above."
-	@echo ""
-	BOARD_DEMO=1 $(BIN)/flask --app board run --host $(HOST) --port $(PORT)
+	@if (exec 3<>/dev/tcp/$(PROBE)/$(PORT)) 2>/dev/null; then \
+	  echo "Port $(PORT) on $(HOST) is in use; choose another: make run PORT=5001" >&2; exit 1; fi
+	BOARD_DEMO=1 $(BIN)/flask --app board init-db | tee $(INITLOG)
+	@( for _ in $$(seq 600); do \
+	    if (exec 3<>/dev/tcp/$(PROBE)/$(PORT)) 2>/dev/null; then \
+	      sleep 0.2; \
+	      echo ""; \
+	      echo "  融通对接板 is running on http://$(HOST):$(PORT)  (Ctrl+C stops it)"; \
+	      echo "  Demo sign-ins:"; \
+	      grep '^  demo ' $(INITLOG) | sed 's/^  demo /    /'; \
+	      echo ""; \
+	      exit 0; \
+	    fi; \
+	    kill -0 $$$$ 2>/dev/null || exit 0; \
+	    sleep 0.1; \
+	  done ) & \
+	export BOARD_DEMO=1; exec $(BIN)/flask --app board run --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest
