@@ -72,7 +72,7 @@ def load(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,  # a 10 MB attachment and its form
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
@@ -83,9 +83,21 @@ def load(overrides: dict | None = None) -> dict:
         "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(DATA_ROOT / "seed" / "lexicon.tsv"),
         "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 14 * 24),
+        # Mail: with no MAIL_SERVER, mail is kept in the outbox staff read (admin → mail).
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _flag(os.environ.get("MAIL_USE_TLS")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "board@localhost"),
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 5),
+        #: The board's public address, for links in e-mails sent outside a request.
+        "BOARD_URL": (os.environ.get("BOARD_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        #: Days a reply may wait for the company's answer before it is reminded.
+        "REPLY_REMINDER_DAYS": _int("REPLY_REMINDER_DAYS", 5),
+        #: Where uploaded files (reply attachments) are kept: outside static/, never served directly.
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads"),
+        "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     }
     cfg.update(overrides)
     if not cfg.get("SECRET_KEY"):

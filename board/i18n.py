@@ -98,6 +98,7 @@ LABELS = {
     Role: {
         Role.COMPANY: _l("Company (posts demands)"),
         Role.SUPPLIER: _l("Supplier (offers capabilities)"),
+        Role.BOTH: _l("Company and supplier (both sides)"),
         Role.STAFF: _l("Park staff"),
     },
     OrgKind: {

@@ -117,6 +117,44 @@ class OutcomeKind(StrEnum):
     AGREEMENT = "agreement"
 
 
+class Cooperation(StrEnum):
+    """The form of cooperation a supplier proposes in a reply."""
+
+    JOINT_RD = "joint_rd"
+    SUPPLY = "supply"
+    PILOT = "pilot"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+class DeclineReason(StrEnum):
+    NOT_A_FIT = "not_a_fit"
+    TOO_EARLY = "too_early"
+    COST = "cost"
+    PARTNER_CHOSEN = "partner_chosen"
+    OTHER = "other"
+
+
+class MeetingStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"  # waiting for the sender (``flask send-mail``)
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry
+    OUTBOX = "outbox"  # no mail server configured: kept for staff to read
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"
+    EMAIL_CHANGE = "email_change"
+
+
 class Organization(db.Model):
     __tablename__ = "organization"
 
@@ -155,6 +193,10 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Notice kinds the user does not want by e-mail (they still appear in the app).
+    email_muted: Mapped[list | None] = mapped_column(JSONText)
+    #: Gather a day's notices into one e-mail instead of one e-mail each.
+    email_digest: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
 
@@ -422,12 +464,24 @@ class Reply(db.Model):
     )
     fit: Mapped[str] = mapped_column(sa.Text)
     cases: Mapped[str | None] = mapped_column(sa.Text)
+    #: Technology readiness level, 1-9.
+    trl: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    cooperation: Mapped[Cooperation | None] = mapped_column(_enum(Cooperation))
     contact_name: Mapped[str] = mapped_column(sa.String(100))
     contact_email: Mapped[str] = mapped_column(sa.String(254))
     contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
     status: Mapped[ReplyStatus] = mapped_column(_enum(ReplyStatus), default=ReplyStatus.SENT)
+    decline_reason: Mapped[DeclineReason | None] = mapped_column(_enum(DeclineReason))
     status_reason: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: A PDF the supplier attached: the name it had, and the generated name it is stored under.
+    attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
+    attachment_key: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    attachment_size: Mapped[int | None] = mapped_column()
+    #: When the company first opened it (the supplier may edit it until then).
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     demand: Mapped[Demand] = relationship(back_populates="replies")
@@ -436,6 +490,154 @@ class Reply(db.Model):
     capability: Mapped[Capability | None] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("demand_id", "organization_id"),)
+
+
+class Invitation(db.Model):
+    """A company (or staff on its behalf) asks a supplier to reply to a demand."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demand.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    capability_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("capability.id", ondelete="SET NULL")
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    demand: Mapped[Demand] = relationship()
+    organization: Mapped[Organization] = relationship()
+    capability: Mapped[Capability | None] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("demand_id", "organization_id"),)
+
+
+class Message(db.Model):
+    """One message in the thread of a reply, between the company and the supplier."""
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reply_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("reply.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    #: The side it was written from: "company" or "supplier" (or "staff").
+    side: Mapped[str] = mapped_column(sa.String(10))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reply: Mapped[Reply] = relationship()
+    author: Mapped[User | None] = relationship()
+
+
+class Meeting(db.Model):
+    """A meeting one side proposes (one to three times) and the other accepts or declines."""
+
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reply_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("reply.id", ondelete="CASCADE"), index=True
+    )
+    proposed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    #: The side that proposed it: "company" or "supplier".
+    side: Mapped[str] = mapped_column(sa.String(10))
+    #: Proposed start times, ISO 8601 in UTC, one to three.
+    options: Mapped[list] = mapped_column(JSONText)
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    place: Mapped[str | None] = mapped_column(sa.String(300))
+    online_link: Mapped[str | None] = mapped_column(sa.String(500))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[MeetingStatus] = mapped_column(
+        _enum(MeetingStatus), default=MeetingStatus.PROPOSED, index=True
+    )
+    starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    answered_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decline_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reply: Mapped[Reply] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+
+class Notification(db.Model):
+    """A notice in a user's in-app list; rendered in the reader's language from kind+params."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    link: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Set when a digest e-mail carried it (digest users get no e-mail per notice).
+    digested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (sa.Index("ix_notification_user_read", "user_id", "read_at"),)
+
+
+class OutboundMail(db.Model):
+    """An e-mail queued in the same transaction as what caused it; ``send-mail`` sends it."""
+
+    __tablename__ = "outbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    to_email: Mapped[str] = mapped_column(sa.String(254))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    lang: Mapped[str] = mapped_column(sa.String(8))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[MailStatus] = mapped_column(
+        _enum(MailStatus), default=MailStatus.QUEUED, index=True
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountToken(db.Model):
+    """A single-use, expiring token sent by e-mail (password reset, e-mail change)."""
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(sa.String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class Match(db.Model):
@@ -491,6 +693,13 @@ class Outcome(db.Model):
     organization_a_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
     organization_b_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
     occurred_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    #: The reply (and meeting) it came from, when it happened through the board.
+    reply_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("reply.id", ondelete="SET NULL"), index=True
+    )
+    meeting_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="SET NULL")
+    )
     note: Mapped[str | None] = mapped_column(sa.Text)
     note_en: Mapped[str | None] = mapped_column(sa.Text)
     provenance: Mapped[str | None] = mapped_column(sa.Text)
