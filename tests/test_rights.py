@@ -194,3 +194,25 @@ def test_a_reply_cannot_be_withdrawn_or_answered_after_the_demand_closed(app, ma
     c.post(f"/company/replies/{r.id}/answer", data={"decision": "declined", "reason": "改变主意"})
     with app.app_context():
         assert db.session.get(Reply, r.id).status == ReplyStatus.SHORTLISTED
+
+
+def test_an_anonymous_poster_is_revealed_to_the_shortlisted_supplier_only(app, make, login, people):
+    d = make.demand(people["poster"], visibility="anonymous", contact_email="poster@example.com")
+    chosen = make.reply(people["supplier"], d)
+    other = make.user(Role.SUPPLIER)
+    make.reply(other, d)
+    with app.app_context():
+        org_name = db.session.get(Demand, d.id).organization.name
+    s = login(app.test_client(), people["supplier"])
+    o = login(app.test_client(), other)
+    for c in (s, o):
+        html = c.get(f"/demands/{d.id}").get_data(as_text=True)
+        assert org_name not in html and "poster@example.com" not in html
+    c = login(app.test_client(), people["poster"])
+    c.post(f"/company/replies/{chosen.id}/answer", data={"decision": "shortlisted"})
+    html = s.get(f"/demands/{d.id}").get_data(as_text=True)
+    assert org_name in html and "poster@example.com" in html
+    assert org_name in s.get("/supplier/replies").get_data(as_text=True)
+    html = o.get(f"/demands/{d.id}").get_data(as_text=True)
+    assert org_name not in html and "poster@example.com" not in html
+    assert org_name not in app.test_client().get("/").get_data(as_text=True)

@@ -98,11 +98,13 @@ def demand(user, d: Demand) -> DemandRights:
     if not see:
         return DemandRights()
     open_ = d.status != DemandStatus.CLOSED
-    poster = owner or staff_sees or not d.is_anonymous
+    # An anonymous poster is revealed to a supplier once the company shortlists its reply.
+    chosen = d.is_anonymous and is_supplier(user) and d.id in _shortlisted_demands(user)
+    poster = owner or staff_sees or not d.is_anonymous or chosen
     return DemandRights(
         see=True,
         poster=poster,
-        contacts=owner or staff_sees or (signed_in(user) and not d.is_anonymous),
+        contacts=owner or staff_sees or chosen or (signed_in(user) and not d.is_anonymous),
         manage=owner,
         edit=owner and open_,
         submit=owner and d.status == DemandStatus.DRAFT,
@@ -115,6 +117,27 @@ def demand(user, d: Demand) -> DemandRights:
         replies=owner or staff_sees,
         review=staff_sees,
     )
+
+
+def _shortlisted_demands(user) -> frozenset[int]:
+    """Demands on which the user's organisation has a shortlisted reply (once per request)."""
+    import sqlalchemy as sa
+    from flask import g, has_request_context
+
+    from ..extensions import db
+
+    key = ("shortlisted", user.organization_id)
+    cache = g.setdefault("rights_cache", {}) if has_request_context() else {}
+    if key not in cache:
+        cache[key] = frozenset(
+            db.session.scalars(
+                sa.select(Reply.demand_id).where(
+                    Reply.organization_id == user.organization_id,
+                    Reply.status == ReplyStatus.SHORTLISTED,
+                )
+            )
+        )
+    return cache[key]
 
 
 def poster_label(user, d: Demand) -> str:
