@@ -116,7 +116,7 @@ def test_a_failing_request_writes_nothing(app, make, login, monkeypatch):
     resp = c.post("/company/demands/new", data={
         "title": "站台门改造项目", "description": "既有线屏蔽门改造与维护。", "visibility": "public", "segment": ""})
     assert resp.status_code == 500
-    assert "均未保存" in resp.get_data(as_text=True)
+    assert "您填写的内容未被保存" in resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Demand).count() == 0
         assert db.session.query(Organization).count() == 1
