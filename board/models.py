@@ -170,8 +170,19 @@ class Organization(db.Model):
     is_illustrative: Mapped[bool] = mapped_column(default=False)
     provenance: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Staff checked who this organisation is (approved on the board).
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL", use_alter=True)
+    )
+    #: Set when staff merged this organisation into another (its records moved there).
+    merged_into_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="SET NULL")
+    )
 
-    users: Mapped[list[User]] = relationship(back_populates="organization")
+    users: Mapped[list[User]] = relationship(
+        back_populates="organization", foreign_keys="User.organization_id"
+    )
 
     def __repr__(self) -> str:
         return f"<Organization {self.id} {self.name!r}>"
@@ -198,7 +209,9 @@ class User(UserMixin, db.Model):
     #: Gather a day's notices into one e-mail instead of one e-mail each.
     email_digest: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
-    organization: Mapped[Organization | None] = relationship(back_populates="users")
+    organization: Mapped[Organization | None] = relationship(
+        back_populates="users", foreign_keys=[organization_id]
+    )
 
     #: The login session this user object was loaded through (set by the loader).
     session_token = None
@@ -271,9 +284,73 @@ class Round(db.Model):
     name_en: Mapped[str | None] = mapped_column(sa.String(200))
     opens_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     closes_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    description_en: Mapped[str | None] = mapped_column(sa.Text)
+    #: The segments and themes the round calls for (codes); empty means all.
+    segments: Mapped[list | None] = mapped_column(JSONText)
+    themes: Mapped[list | None] = mapped_column(JSONText)
     provenance: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     event: Mapped[Event | None] = relationship(back_populates="rounds")
+
+
+class RoundMove(db.Model):
+    """A demand carried from one round into the next when the first closed (history)."""
+
+    __tablename__ = "round_move"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("demand.id", ondelete="CASCADE"), index=True
+    )
+    from_round_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("collection_round.id", ondelete="SET NULL")
+    )
+    to_round_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("collection_round.id", ondelete="SET NULL")
+    )
+    moved_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    moved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrgTag(StrEnum):
+    CHAIN_LEADER = "chain_leader"  # 链长单位
+    INVESTMENT_TARGET = "investment_target"  # 招商目标
+    ALLIANCE_MEMBER = "alliance_member"  # member of the industry alliance
+
+
+organization_tag = sa.Table(
+    "organization_tag",
+    db.metadata,
+    sa.Column(
+        "organization_id", sa.ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("tag", sa.String(30), primary_key=True),
+)
+
+
+class AuditEntry(db.Model):
+    """One staff action: who, when, what, and the values before and after. Never edited."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    #: The actor's e-mail at the time (kept if the account is later removed).
+    actor_email: Mapped[str | None] = mapped_column(sa.String(254))
+    action: Mapped[str] = mapped_column(sa.String(40), index=True)
+    object_type: Mapped[str | None] = mapped_column(sa.String(40))
+    object_id: Mapped[int | None] = mapped_column()
+    before: Mapped[dict | None] = mapped_column(JSONText)
+    after: Mapped[dict | None] = mapped_column(JSONText)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    actor: Mapped[User | None] = relationship()
 
 
 class Segment(db.Model):
@@ -657,6 +734,8 @@ class Match(db.Model):
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Why staff dismissed it (shown to staff only).
+    dismiss_reason: Mapped[str | None] = mapped_column(sa.Text)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     demand: Mapped[Demand] = relationship()
@@ -699,6 +778,11 @@ class Outcome(db.Model):
     )
     meeting_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("meeting.id", ondelete="SET NULL")
+    )
+    #: The agreement's value in 10,000 yuan (万元), when the parties give it.
+    value_wan: Mapped[float | None] = mapped_column(sa.Numeric(14, 2, asdecimal=False))
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
     note: Mapped[str | None] = mapped_column(sa.Text)
     note_en: Mapped[str | None] = mapped_column(sa.Text)
