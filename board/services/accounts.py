@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import LoginSession, Organization, OrgKind, Role, User, utcnow
+from . import audit
 from .errors import Invalid
 
 MIN_PASSWORD = 8
@@ -169,11 +170,15 @@ def end_all_sessions(user: User) -> None:
     )
 
 
-def set_active(user: User, active: bool) -> None:
+def set_active(user: User, active: bool, actor: User | None = None) -> None:
     """Disable (ending every session) or re-enable an account."""
+    before = user.active
     user.active = active
     if not active:
         end_all_sessions(user)
+    if actor is not None and before != active:
+        audit.record(actor, "account.enable" if active else "account.disable", user,
+                     before={"active": before}, after={"active": active})
     db.session.flush()
 
 

@@ -21,7 +21,7 @@ from ..models import (
     Visibility,
     utcnow,
 )
-from . import matches, revisions, rights
+from . import audit, matches, revisions, rights
 from .errors import Forbidden, Invalid, NotFound
 from .records import apply_fields, new_ref
 
@@ -144,6 +144,8 @@ def publish(staff: User, d: Demand) -> Demand:
     d.status = DemandStatus.PUBLISHED
     d.published_at = utcnow()
     d.return_reason = None
+    audit.record(staff, "demand.publish", d, before={"status": "submitted"},
+                 after={"status": "published"})
     db.session.flush()
     return d
 
@@ -153,6 +155,8 @@ def return_to_poster(staff: User, d: Demand, reason: str) -> Demand:
         raise Invalid(_l("Only a demand awaiting review can be returned."))
     d.status = DemandStatus.DRAFT
     d.return_reason = reason.strip()
+    audit.record(staff, "demand.return", d, before={"status": "submitted"},
+                 after={"status": "draft", "reason": d.return_reason})
     db.session.flush()
     return d
 

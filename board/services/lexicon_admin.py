@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..matching import Concept, fold
 from ..models import CustomConcept, CustomTerm, User
-from . import matches
+from . import audit, matches
 from .errors import Invalid
 from .matcher import get_engine
 
@@ -52,6 +52,7 @@ def add_term(user: User, concept_id: str, term: str, lang: str) -> dict:
             _l("This term already belongs to the concept %(id)s.", id=", ".join(taken)), "term"
         )
     db.session.add(CustomTerm(concept_key=concept_id, term=term, lang=lang, created_by_id=user.id))
+    audit.record(user, "lexicon.term", None, after={"concept": concept_id, "term": term, "lang": lang})
     db.session.flush()
     return matches.rematch_all()
 
@@ -81,5 +82,7 @@ def add_concept(user: User, data: dict) -> dict:
             created_by_id=user.id,
         )
     )
+    audit.record(user, "lexicon.concept", None,
+                 after={k: v for k, v in data.items() if k != "csrf_token"})
     db.session.flush()
     return matches.rematch_all()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload, undefer
 from ..extensions import db
 from ..matching import Analysis, Engine, rank_candidates
 from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
-from . import rights
+from . import audit, rights
 from .errors import NotFound
 from .matcher import get_engine, to_doc
 
@@ -392,9 +392,11 @@ def review(match_id: int, status: MatchStatus, staff_user) -> Match:
     m = db.session.get(Match, match_id)
     if m is None or not rights.demand(staff_user, m.demand).review:
         raise NotFound()
+    before = {"status": m.status}
     m.status = status
     m.reviewed_by = staff_user if status in REVIEWED else None
     m.reviewed_at = utcnow() if status in REVIEWED else None
+    audit.record(staff_user, f"match.{status.value}", m, before=before, after={"status": status})
     db.session.flush()
     if m.demand.status in ACTIVE_DEMAND:
         refresh_demand(m.demand)

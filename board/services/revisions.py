@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Demand, DemandRevision, RevisionStatus, User, Visibility, utcnow
-from . import matches
+from . import audit, matches
 from .errors import Invalid
 from .records import apply_fields, current_data, split_keywords
 
@@ -126,9 +126,11 @@ def approve(staff: User, d: Demand) -> Demand:
     apply_fields(d, data)
     d.visibility = Visibility(data.get("visibility") or Visibility.PUBLIC)
     d.deadline = data.get("deadline")
+    before = _stored(current_data(d))
     rev.status = RevisionStatus.APPROVED
     rev.decided_by = staff
     rev.decided_at = utcnow()
+    audit.record(staff, "revision.approve", d, before=before, after=rev.data)
     db.session.flush()
     matches.refresh_demand(d)
     return d
@@ -142,6 +144,7 @@ def return_to_poster(staff: User, d: Demand, reason: str) -> DemandRevision:
     rev.reason = reason.strip()
     rev.decided_by = staff
     rev.decided_at = utcnow()
+    audit.record(staff, "revision.return", d, before=rev.data, after={"reason": rev.reason})
     db.session.flush()
     return rev
 

@@ -270,7 +270,7 @@ def set_user_active(user_id: int):
     if user.id == current_user.id:
         flash(_("You cannot disable your own account."), "error")
     else:
-        accounts.set_active(user, not user.active)
+        accounts.set_active(user, not user.active, actor=current_user)
         commit()
         flash(
             _("Account disabled; its sessions have ended.") if not user.active else _("Account enabled."),
