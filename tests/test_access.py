@@ -1,5 +1,8 @@
-"""Every route, tried as anonymous, company, supplier and staff. A new route that is
-not listed here fails the test, so it cannot be forgotten."""
+"""Every route and method, tried as anonymous, company, both sides, supplier and staff, each
+with its exact status (and, for a redirect, where it leads). A new route that is not listed
+here fails the test, so it cannot be forgotten."""
+
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -10,36 +13,110 @@ AUDIENCE = {
     "public": None,
     "auth": None,
     "static": None,
-    "company": {"company"},
-    "supplier": {"supplier"},
+    "company": {"company", "both"},
+    "supplier": {"supplier", "both"},
     "admin": {"staff"},
-    "api": {"company", "supplier", "staff"},
+    "api": {"company", "both", "supplier", "staff"},
 }
-ROLES = ["anonymous", "company", "supplier", "staff"]
+# "both" acts on both sides for an organisation of its own, so the company's demand and the
+# supplier's capability and reply are someone else's to it. It goes before the supplier: a
+# supplier's own POST may delete or withdraw what the next visitor would ask for.
+ROLES = ["anonymous", "company", "both", "supplier", "staff"]
+
+# What each (route, method) answers each role, sent an empty form (the API an empty JSON
+# object). "login": 302 to the sign-in page with this page as ``next``; "302 /path": a redirect
+# there ({...} filled in from the world's ids).
+#                                                   anonymous  company  both  supplier  staff
+EXPECTED = {
+    ("public.index", "GET"):                 "200 | 200 | 200 | 200 | 200",
+    ("public.demand", "GET"):                "200 | 200 | 200 | 200 | 200",
+    ("public.event", "GET"):                 "200 | 200 | 200 | 200 | 200",
+    ("public.favicon", "GET"):               "301 /static/img/favicon.svg | 301 /static/img/favicon.svg | 301 /static/img/favicon.svg | 301 /static/img/favicon.svg | 301 /static/img/favicon.svg",
+    ("public.set_language", "POST"):         "302 / | 302 / | 302 / | 302 / | 302 /",
+    ("static", "GET"):                       "200 | 200 | 200 | 200 | 200",
+    ("auth.login", "GET"):                   "200 | 302 /company/ | 302 /company/ | 302 /supplier/ | 302 /admin/",
+    ("auth.login", "POST"):                  "422 | 302 /company/ | 302 /company/ | 302 /supplier/ | 302 /admin/",
+    ("auth.signup", "GET"):                  "200 | 302 /company/ | 302 /company/ | 302 /supplier/ | 302 /admin/",
+    ("auth.signup", "POST"):                 "422 | 302 /company/ | 302 /company/ | 302 /supplier/ | 302 /admin/",
+    ("auth.logout", "POST"):                 "302 / | 302 / | 302 / | 302 / | 302 /",
+    ("api.suggest", "POST"):                 "401 | 200 | 200 | 200 | 200",
+
+    ("company.my_demands", "GET"):           "login | 200 | 200 | 403 | 403",
+    ("company.new_demand", "GET"):           "login | 200 | 200 | 403 | 403",
+    ("company.new_demand", "POST"):          "login | 422 | 422 | 403 | 403",
+    ("company.demand", "GET"):               "login | 200 | 403 | 403 | 403",
+    ("company.edit_demand", "GET"):          "login | 200 | 403 | 403 | 403",
+    ("company.edit_demand", "POST"):         "login | 422 | 403 | 403 | 403",
+    ("company.submit_demand", "POST"):       "login | 302 /company/demands/{demand_id} | 403 | 403 | 403",
+    ("company.close_demand", "POST"):        "login | 302 /company/demands/{demand_id} | 403 | 403 | 403",
+    ("company.accept_suggestions", "POST"):  "login | 302 /company/demands/{demand_id} | 403 | 403 | 403",
+    ("company.answer_reply", "POST"):        "login | 422 | 403 | 403 | 403",
+
+    ("supplier.matching", "GET"):            "login | 403 | 200 | 200 | 403",
+    ("supplier.profile", "GET"):             "login | 403 | 200 | 200 | 403",
+    ("supplier.profile", "POST"):            "login | 403 | 302 /supplier/profile | 302 /supplier/profile | 403",
+    ("supplier.capability_list", "GET"):     "login | 403 | 200 | 200 | 403",
+    ("supplier.new_capability", "GET"):      "login | 403 | 200 | 200 | 403",
+    ("supplier.new_capability", "POST"):     "login | 403 | 422 | 422 | 403",
+    ("supplier.capability", "GET"):          "login | 403 | 403 | 200 | 403",
+    ("supplier.edit_capability", "GET"):     "login | 403 | 403 | 200 | 403",
+    ("supplier.edit_capability", "POST"):    "login | 403 | 403 | 422 | 403",
+    ("supplier.accept_suggestions", "POST"): "login | 403 | 403 | 302 /supplier/capabilities/{cap_id} | 403",
+    ("supplier.delete_capability", "POST"):  "login | 403 | 403 | 302 /supplier/capabilities | 403",
+    ("supplier.reply", "GET"):               "login | 403 | 200 | 302 /supplier/replies | 403",
+    ("supplier.reply", "POST"):              "login | 403 | 422 | 302 /supplier/replies | 403",
+    ("supplier.my_replies", "GET"):          "login | 403 | 200 | 200 | 403",
+    ("supplier.withdraw_reply", "POST"):     "login | 403 | 403 | 302 /supplier/replies | 403",
+
+    ("admin.dashboard", "GET"):              "login | 403 | 403 | 403 | 200",
+    ("admin.demand", "GET"):                 "login | 403 | 403 | 403 | 200",
+    ("admin.publish", "POST"):               "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
+    ("admin.return_demand", "POST"):         "login | 403 | 403 | 403 | 422",
+    ("admin.approve_changes", "POST"):       "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
+    ("admin.return_changes", "POST"):        "login | 403 | 403 | 403 | 422",
+    ("admin.confirm_match", "POST"):         "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
+    ("admin.dismiss_match", "POST"):         "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
+    ("admin.reset_match", "POST"):           "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
+    ("admin.lexicon", "GET"):                "login | 403 | 403 | 403 | 200",
+    ("admin.add_term", "POST"):              "login | 403 | 403 | 403 | 422",
+    ("admin.add_concept", "POST"):           "login | 403 | 403 | 403 | 422",
+    ("admin.organization_list", "GET"):      "login | 403 | 403 | 403 | 200",
+    ("admin.organization", "GET"):           "login | 403 | 403 | 403 | 200",
+    ("admin.organization", "POST"):          "login | 403 | 403 | 403 | 422",
+    ("admin.set_user_active", "POST"):       "login | 403 | 403 | 403 | 302 /admin/organizations",
+}
 
 
 @pytest.fixture
 def world(app, make, login):
+    from board.extensions import db
+    from board.models import Match
+    from board.services import seeding
+
+    with app.app_context():
+        seeding.load_event()  # the event page has an event to show
+        db.session.commit()
     company = make.user(Role.COMPANY)
     supplier = make.user(Role.SUPPLIER)
+    both = make.user(Role.BOTH)
     staff = make.user(Role.STAFF)
     demand = make.demand(company, DemandStatus.PUBLISHED)
     cap = make.capability(supplier)
+    doomed = make.capability(supplier, title="Platform screen door spare parts")
     reply = make.reply(supplier, demand)
     with app.app_context():
-        from board.extensions import db
-        from board.models import Match
-
-        match = db.session.query(Match).first()
+        match = db.session.query(Match).filter_by(demand_id=demand.id, capability_id=cap.id).first()
         assert match is not None, "the seeded pair should match"
         match_id = match.id
     bystander = make.user(Role.COMPANY)  # the account the disable/enable route flips
     ids = {"demand_id": demand.id, "cap_id": cap.id, "reply_id": reply.id, "match_id": match_id,
-           "org_id": company.organization_id, "user_id": bystander.id}
+           "org_id": company.organization_id, "user_id": bystander.id, "filename": "css/board.css"}
+    # Deleting a capability gets one of its own, so the routes after it still find theirs.
+    per_route = {"supplier.delete_capability": {"cap_id": doomed.id}}
     clients = {"anonymous": app.test_client()}
-    for name, user in (("company", company), ("supplier", supplier), ("staff", staff)):
+    for name, user in (("company", company), ("both", both), ("supplier", supplier), ("staff", staff)):
         clients[name] = login(app.test_client(), user)
-    return ids, clients
+    return ids, per_route, clients
 
 
 def routes(app):
@@ -55,36 +132,55 @@ def test_every_blueprint_has_a_declared_audience(app):
     assert not unknown, f"add these blueprints to AUDIENCE: {unknown}"
 
 
+def test_every_route_is_in_the_table(app):
+    listed = {(r.endpoint, m) for r, m in routes(app)}
+    assert sorted(listed - EXPECTED.keys()) == [], "routes with no row in EXPECTED"
+    assert sorted(EXPECTED.keys() - listed) == [], "rows for routes that no longer exist"
+    for key, row in EXPECTED.items():
+        cells = [c.strip() for c in row.split("|")]
+        assert len(cells) == len(ROLES), key
+        audience = AUDIENCE[key[0].split(".")[0]]
+        for role, cell in zip(ROLES, cells, strict=True):
+            # Outside a blueprint's audience the answer is always the guard's.
+            if audience is not None and role not in audience:
+                want = "login" if role == "anonymous" and key[0] != "api.suggest" else (
+                    "401" if role == "anonymous" else "403")
+                assert cell == want, (key, role, cell)
+
+
+def problem(cell: str, resp, url: str, ids: dict) -> str | None:
+    code, _, target = cell.partition(" ")
+    location = resp.headers.get("Location", "")
+    if cell == "login":
+        where = urlsplit(location)
+        ok = resp.status_code == 302 and where.path == "/login" and (
+            unquote(parse_qs(where.query).get("next", [""])[0]) == unquote(url))
+    else:
+        ok = resp.status_code == int(code)
+        if target:
+            ok = ok and urlsplit(location).path == target.format(**ids)
+        elif resp.status_code in (301, 302):
+            ok = False
+    return None if ok else f"{resp.status_code} {location}, expected {cell}"
+
+
 def test_access_matrix(app, world):
-    ids, clients = world
-    checked = 0
+    ids, per_route, clients = world
+    problems, checked = [], 0
     for rule, method in routes(app):
-        bp = rule.endpoint.split(".")[0]
-        audience = AUDIENCE[bp]
-        if rule.endpoint == "static":
-            continue
-        values = {arg: ids[arg] for arg in rule.arguments}
-        url = rule.build(values, append_unknown=False)[1]
-        for role in ROLES:
-            client = clients[role]
-            body = {"json": {}} if bp == "api" else {"data": {}}
-            resp = client.open(url, method=method, **body)
-            code = resp.status_code
-            where = f"{method} {url} as {role}: {code}"
-            if audience is None or role in audience:
-                assert code not in (401, 403), where
-                assert code < 500, where
-                if code == 302:
-                    assert "/login" not in resp.headers["Location"], where
-            elif role == "anonymous":
-                if bp == "api":
-                    assert code == 401, where
-                else:
-                    assert code == 302 and "/login" in resp.headers["Location"], where
-            else:
-                assert code == 403, where
+        values = dict(ids, **per_route.get(rule.endpoint, {}))
+        url = rule.build({a: values[a] for a in rule.arguments}, append_unknown=False)[1]
+        cells = [c.strip() for c in EXPECTED[(rule.endpoint, method)].split("|")]
+        for role, cell in zip(ROLES, cells, strict=True):
+            body = {"json": {}} if rule.endpoint.startswith("api.") else {"data": {}}
+            resp = clients[role].open(url, method=method, **body)
+            resp.close()
+            why = problem(cell, resp, url, values)
+            if why:
+                problems.append(f"{method} {url} as {role}: {why}")
             checked += 1
-    assert checked > 100
+    assert not problems, "\n".join(problems)
+    assert checked == len(EXPECTED) * len(ROLES)
 
 
 def test_company_cannot_touch_another_companys_demand(app, make, login):
