@@ -21,7 +21,7 @@ from ..models import (
     Visibility,
     utcnow,
 )
-from . import audit, matches, revisions, rights
+from . import audit, matches, revisions, rights, search
 from .errors import Forbidden, Invalid, NotFound
 from .records import apply_fields, new_ref
 
@@ -190,14 +190,17 @@ def paginate(query, page: int, per_page: int) -> Page:
 
 def search_published(
     *,
-    q: str = "",
+    query: search.Query | None = None,
+    sort: str = "relevance",
     segment: str | None = None,
     theme: str | None = None,
     round_id: int | None = None,
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    query = (
+    """Published demands, filtered; with a query, those the engine finds for it, ranked by
+    relevance (or newest first)."""
+    select = (
         sa.select(Demand)
         .where(Demand.status == DemandStatus.PUBLISHED)
         .options(selectinload(Demand.organization), selectinload(Demand.themes),
@@ -205,25 +208,16 @@ def search_published(
         .order_by(Demand.published_at.desc(), Demand.id.desc())
     )
     if segment:
-        query = query.where(Demand.segment_code == segment)
+        select = select.where(Demand.segment_code == segment)
     if theme:
-        query = query.where(Demand.themes.any(Theme.code == theme))
+        select = select.where(Demand.themes.any(Theme.code == theme))
     if round_id:
-        query = query.where(Demand.round_id == round_id)
-    for word in (q or "").split()[:5]:
-        like = f"%{_escape_like(word[:50])}%"
-        query = query.where(
-            sa.or_(
-                Demand.title.ilike(like, escape="\\"),
-                Demand.description.ilike(like, escape="\\"),
-                Demand.keywords.ilike(like, escape="\\"),
-            )
-        )
-    return paginate(query, page, per_page)
-
-
-def _escape_like(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        select = select.where(Demand.round_id == round_id)
+    if query is not None and query.text:
+        if query.empty:
+            return Page([], max(1, page), per_page, 0)
+        select = search.apply(select, Demand, query, sort)
+    return paginate(select, page, per_page)
 
 
 def of_organization(org_id: int) -> list[Demand]:

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import commit, is_safe_next
 from ..extensions import db
-from ..forms import LanguageForm
+from ..forms import ContactForm, LanguageForm
 from ..i18n import LANG_COOKIE, remembers_language
 from ..models import Event, Organization, Outcome, Round
-from ..services import demands, records, rights
+from ..services import contact as contact_service
+from ..services import demands, records, rights, search
 from ..services import replies as reply_service
-from . import int_arg, text_arg
+from . import form_status, int_arg, text_arg
 
 bp = Blueprint("public", __name__)
 
@@ -24,9 +36,11 @@ def index():
     segment = text_arg("segment", 30) or None
     theme = text_arg("theme", 30) or None
     round_id = int_arg("round")
-    q = text_arg("q")
+    q = text_arg("q", search.MAX_QUERY)
+    sort = "newest" if text_arg("sort", 10) == "newest" else "relevance"
+    query = search.parse(q) if q else None
     result = demands.search_published(
-        q=q, segment=segment, theme=theme, round_id=round_id, page=page,
+        query=query, sort=sort, segment=segment, theme=theme, round_id=round_id, page=page,
         per_page=int(current_app.config["PAGE_SIZE"]),
     )
     if page > result.pages and result.total:
@@ -43,6 +57,9 @@ def index():
         themes=records.all_themes(),
         rounds=rounds,
         posters=rights.poster_labels(current_user, result.items),
+        sort=sort,
+        marks=search.highlights(query, result.items) if query else {},
+        related=search.related(query) if query and not result.total else [],
     )
 
 
@@ -109,3 +126,36 @@ def set_language():
             commit()
     return resp
 
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+def contact():
+    """Anyone may write to the park staff; they answer by e-mail."""
+    form = ContactForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.name.data = current_user.display_name
+        form.email.data = current_user.email
+        if current_user.organization is not None:
+            form.organization.data = current_user.organization.name
+    if form.validate_on_submit():
+        sent = contact_service.send_to_staff(
+            name=form.name.data, email=form.email.data, organization=form.organization.data,
+            subject=form.subject.data, message=form.message.data,
+        )
+        if sent:
+            commit()
+            flash(
+                _(
+                    "Thank you. Your message has reached the park staff; they will answer "
+                    "at %(email)s.",
+                    email=form.email.data,
+                ),
+                "success",
+            )
+            return redirect(url_for("public.contact"))
+        db.session.rollback()
+        form.form_errors.append(
+            _("Messages cannot be received at the moment. Please try again later.")
+        )
+        return render_template("public/contact.html", form=form), 503
+    return render_template("public/contact.html", form=form), form_status(form)

@@ -1,0 +1,108 @@
+"""Search through the matching engine: a query is analysed like a record (width, script,
+case, Chinese/English synonyms and abbreviations all fold to the same concepts) and looked
+up in the stored index keys (``match_key``), never by scanning texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import undefer
+
+from ..matching import Doc
+from ..models import Capability, Demand, MatchKey
+from .matcher import get_engine
+
+MAX_QUERY = 100
+
+
+@dataclass(frozen=True)
+class Query:
+    """An analysed search query: its index keys with weights, and its direct concepts."""
+
+    text: str
+    keys: dict[str, float] = field(default_factory=dict)
+    concepts: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.keys
+
+
+def parse(q: str) -> Query:
+    q = (q or "").strip()[:MAX_QUERY]
+    if not q:
+        return Query(q)
+    engine = get_engine()
+    a = engine.analyze(Doc(id="query", title=q))
+    concepts = tuple(dict.fromkeys(c for fa in a.fields.values() for c in fa.concepts))
+    return Query(q, engine.keys(a), concepts)
+
+
+def relevance(query: Query, side: str):
+    """A subquery (id, relevance) of the records on one side ('d' or 'c') sharing a key with
+    the query; relevance adds up the weight each shared key has in both."""
+    qweight = sa.case(
+        {k: v for k, v in query.keys.items()}, value=MatchKey.key, else_=0.0
+    )
+    return (
+        sa.select(
+            MatchKey.record_id.label("id"),
+            sa.func.sum(MatchKey.weight * qweight).label("relevance"),
+        )
+        .where(MatchKey.side == side, MatchKey.key.in_(list(query.keys)))
+        .group_by(MatchKey.record_id)
+        .subquery()
+    )
+
+
+def apply(select, model: type[Demand] | type[Capability], query: Query, sort: str):
+    """Restrict a select of demands or capabilities to those matching ``query``, ordered by
+    relevance (or newest first when ``sort`` is "newest")."""
+    side = "d" if model is Demand else "c"
+    scored = relevance(query, side)
+    select = select.join(scored, scored.c.id == model.id).options(undefer(model.analysis))
+    newest = model.published_at if model is Demand else model.created_at
+    if sort == "newest":
+        return select.order_by(None).order_by(newest.desc(), model.id.desc())
+    return select.order_by(None).order_by(scored.c.relevance.desc(), model.id.desc())
+
+
+def highlights(query: Query, records) -> dict[int, list[str]]:
+    """Per record, the words in its own text that mean what the query asked for: a query
+    concept or one of its narrower concepts, or a shared word outside the lexicon."""
+    engine = get_engine()
+    lex = engine.lexicon
+    asked = set(query.concepts)
+    out: dict[int, list[str]] = {}
+    for r in records:
+        a = engine.load(r.analysis)
+        if a is None:
+            continue
+        words: list[str] = []
+        for fa in a.fields.values():
+            for cid, surfaces in fa.concepts.items():
+                if cid in lex.concepts and asked & {cid, *lex.ancestors(cid)}:
+                    words.extend(surfaces)
+            words.extend(t for t in fa.terms if "t:" + t in query.keys)
+        out[r.id] = list(dict.fromkeys(words))
+    return out
+
+
+def related(query: Query, limit: int = 6) -> list[dict]:
+    """Concepts near the query's own (broader and narrower ones), to try when nothing matched."""
+    lex = get_engine().lexicon
+    found: list[str] = []
+    for cid in query.concepts:
+        if cid not in lex.concepts:
+            continue
+        found.extend(lex.ancestors(cid)[:1])
+        found.extend(c.id for c in lex.concepts.values() if c.broader == cid)
+    out = []
+    for cid in dict.fromkeys(c for c in found if c not in query.concepts):
+        c = lex.concepts[cid]
+        out.append({"id": cid, "zh": c.label_zh, "en": c.label_en})
+        if len(out) >= limit:
+            break
+    return out
+

@@ -1,0 +1,78 @@
+"""The board's search goes through the engine: width, script, case, English and Chinese
+synonyms and abbreviations find the same demands, ranked, highlighted and still filtered."""
+
+import re
+
+import pytest
+
+from board.models import DemandStatus, Role
+
+SIGNALLING = dict(title="CBTC信号系统互联互通测试", segment="control",
+                  description="需要对不同厂商的基于通信的列车控制系统开展互联互通测试。", keywords="CBTC、信号系统")
+TUNNEL = dict(title="盾构隧道施工风险监测", segment="construction",
+              description="盾构掘进过程中的沉降与管片受力实时监测。", keywords="盾构、监测")
+TRAINING = dict(title="轨道交通安全培训平台", segment="operation",
+                description="面向运营人员的虚拟现实（VR）安全培训与考核。", keywords="培训、虚拟现实")
+STORAGE = dict(title="再生制动能量回收与储能", segment="equipment",
+               description="车站级储能装置回收列车再生制动能量。", keywords="储能")
+
+
+@pytest.fixture
+def board(app, make):
+    company = make.user(Role.COMPANY)
+    ids = {}
+    for name, fields in (("signalling", SIGNALLING), ("tunnel", TUNNEL), ("training", TRAINING),
+                         ("storage", STORAGE)):
+        ids[name] = make.demand(company, **fields).id
+    ids["draft"] = make.demand(company, DemandStatus.DRAFT, **dict(SIGNALLING, title="草稿CBTC需求")).id
+    return ids
+
+
+def found(client, q, **args):
+    html = client.get("/", query_string={"q": q, **args}).get_data(as_text=True)
+    return [int(i) for i in re.findall(r'<h3><a href="/demands/(\d+)"', html)], html
+
+
+@pytest.mark.parametrize("q,expected", [
+    ("CBTC", "signalling"), ("ＣＢＴＣ", "signalling"), ("cbtc", "signalling"),
+    ("信號系統", "signalling"), ("信号系统", "signalling"), ("signalling", "signalling"),
+    ("communications-based train control", "signalling"),
+    ("盾构", "tunnel"), ("shield tunnelling", "tunnel"),
+    ("training", "training"), ("VR", "training"), ("虚拟现实", "training"),
+    ("energy storage", "storage"), ("储能", "storage"),
+])
+def test_every_form_of_a_term_finds_the_same_demand(client, board, q, expected):
+    ids, _ = found(client, q)
+    assert ids and ids[0] == board[expected], (q, ids)
+    assert board["draft"] not in ids  # only published demands
+
+
+def test_matched_words_are_marked_where_the_poster_wrote_them(client, board):
+    _, html = found(client, "signalling")
+    assert "<mark>CBTC</mark>" in html or "<mark>信号系统</mark>" in html
+
+
+def test_filters_still_apply_and_empty_results_suggest_related_fields(client, board, app):
+    ids, _ = found(client, "CBTC", segment="construction")
+    assert ids == []
+    # A narrower kind of signalling finds the signalling demand as related work.
+    ids, _ = found(client, "联锁")
+    assert ids == [board["signalling"]]
+    ids, html = found(client, "道岔")  # turnouts: no demand about track at all
+    assert ids == []
+    assert 'class="keywords related"' in html and "轨道工程" in html
+
+
+def test_newest_first_is_the_alternative_order(client, board, make):
+    company = make.user(Role.COMPANY)
+    newer = make.demand(company, **dict(TUNNEL, title="盾构刀盘磨损检测", keywords="盾构"))
+    relevance, _ = found(client, "盾构 监测")
+    newest, _ = found(client, "盾构 监测", sort="newest")
+    assert set(relevance) == set(newest) and newest[0] == newer.id
+
+
+def test_hostile_queries_are_just_text(client, board):
+    for q in ("' OR 1=1 --", "%", "_", "\\", "<script>alert(1)</script>", "a" * 500):
+        resp = client.get("/", query_string={"q": q})
+        assert resp.status_code == 200
+        assert "<script>alert(1)</script>" not in resp.get_data(as_text=True)
