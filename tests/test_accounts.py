@@ -109,7 +109,8 @@ def test_disabling_an_account_ends_all_its_sessions(app, make, login):
         db.session.commit()
         assert all(s.revoked_at is not None for s in db.session.query(LoginSession))
     for c in (a, b):
-        assert c.get("/supplier/").status_code == 302
+        resp = c.get("/supplier/")
+        assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
     assert a.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 422
 
 
@@ -127,7 +128,8 @@ def test_demo_accounts_work_only_in_demo_mode(make_app):
     # The same database served with demo mode off: no default account signs in,
     # and a session opened in demo mode no longer counts.
     demo_app.config["BOARD_DEMO"] = False
-    assert c.get("/company/").status_code == 302
+    resp = c.get("/company/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
     resp = demo_app.test_client().post(
         "/login", data={"email": company["email"], "password": company["password"]}
     )

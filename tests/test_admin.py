@@ -34,8 +34,15 @@ def test_return_with_a_reason_the_poster_sees(app, make, login):
 def test_publishing_twice_is_refused_without_error(app, make, login):
     company, staff = make.user(Role.COMPANY), make.user(Role.STAFF)
     d = make.demand(company, status="published")
+    with app.app_context():
+        published_at = db.session.get(Demand, d.id).published_at
     c = login(app.test_client(), staff)
-    assert c.post(f"/admin/demands/{d.id}/publish").status_code == 302
+    resp = c.post(f"/admin/demands/{d.id}/publish")
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/admin/demands/{d.id}"
+    assert "只有待审核的需求才能发布" in c.get(resp.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        demand = db.session.get(Demand, d.id)
+        assert demand.status == DemandStatus.PUBLISHED and demand.published_at == published_at
 
 
 def test_confirm_and_dismiss_matches(app, make, login):
@@ -51,17 +58,24 @@ def test_confirm_and_dismiss_matches(app, make, login):
     with app.app_context():
         assert db.session.get(Match, m.id).status == MatchStatus.CONFIRMED
     s = login(app.test_client(), supplier)
-    assert "badge-confirmed" in s.get("/supplier/").get_data(as_text=True)
+    board = s.get("/supplier/").get_data(as_text=True)
+    assert "badge-confirmed" in board and d.title in board
+    owner = login(app.test_client(), company)
+    assert cap.title in owner.get(f"/company/demands/{d.id}").get_data(as_text=True)
     c.post(f"/admin/matches/{m.id}/dismiss")
     assert d.title not in s.get("/supplier/").get_data(as_text=True)
-    owner = login(app.test_client(), company)
     assert cap.title not in owner.get(f"/company/demands/{d.id}").get_data(as_text=True)
-    # A review survives the next refresh of the demand's matches.
+    # A review survives the next refresh of the demand's matches (approving an edit rescores).
+    with app.app_context():
+        computed = db.session.get(Match, m.id).computed_at
     owner.post(f"/company/demands/{d.id}/edit", data={
         "title": d.title, "description": "既有线路站台门（屏蔽门）改造与维护。", "keywords": "站台门",
         "segment": "equipment", "visibility": "public"})
+    c.post(f"/admin/demands/{d.id}/changes/approve")
     with app.app_context():
-        assert db.session.get(Match, m.id).status == MatchStatus.DISMISSED
+        match = db.session.get(Match, m.id)
+        assert match.computed_at > computed, "the demand's matches were not refreshed"
+        assert match.status == MatchStatus.DISMISSED
 
 
 def test_staff_adds_a_term_and_matches_follow(app, make, login):
@@ -109,6 +123,7 @@ def test_staff_disable_an_account_and_its_sessions_end(app, make, login):
     victim = login(app.test_client(), company)
     c = login(app.test_client(), staff)
     c.post(f"/admin/users/{company.id}/active")
-    assert victim.get("/company/").status_code == 302
+    resp = victim.get("/company/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
     c.post(f"/admin/users/{staff.id}/active")
     assert c.get("/admin/").status_code == 200  # staff cannot lock themselves out

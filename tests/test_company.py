@@ -3,7 +3,8 @@
 import re
 
 from board.extensions import db
-from board.models import Demand, DemandStatus, Match, Reply, ReplyStatus, Role
+from board.models import Demand, DemandStatus, Match, Reply, ReplyStatus, Role, User
+from board.services import replies
 
 DEMAND = {
     "title": "既有线站台门改造",
@@ -34,7 +35,8 @@ def test_post_a_demand_then_submit_it(app, make, login):
     assert c.post(f"/company/demands/{demand_id}/submit").status_code == 302
     with app.app_context():
         assert db.session.get(Demand, demand_id).status == DemandStatus.SUBMITTED
-    # Not on the public board until staff publish it.
+    # Not public until staff publish it.
+    assert app.test_client().get(f"/demands/{demand_id}").status_code == 404
     assert "既有线站台门改造" not in app.test_client().get("/").get_data(as_text=True)
 
 
@@ -46,7 +48,8 @@ def test_bad_demand_form_keeps_input_and_writes_nothing(app, make, login):
     html = resp.get_data(as_text=True)
     assert "需要对既有线路的屏蔽门进行改造" in html  # what the user typed is still there
     assert 'value="nope"' in html
-    assert html.count('class="field-errors"') >= 3
+    # title, segment, contact e-mail and reply-by date
+    assert html.count('class="field-errors"') == 4
     with app.app_context():
         assert db.session.query(Demand).count() == 0
 
@@ -56,10 +59,16 @@ def test_my_demands_shows_top_matches_and_reply_counts(app, make, login):
     d = make.demand(company)
     make.capability(supplier, title="站台门改造与维保", description="专业从事屏蔽门、站台门的改造和维护。")
     make.reply(supplier, d)
+    # A withdrawn reply is not counted.
+    other = make.user(Role.SUPPLIER)
+    withdrawn = make.reply(other, d, contact_email="li@example.com")
+    with app.app_context():
+        replies.withdraw(db.session.get(User, other.id), db.session.get(Reply, withdrawn.id))
+        db.session.commit()
     c = login(app.test_client(), company)
     html = c.get("/company/").get_data(as_text=True)
     assert "站台门改造与维保" in html
-    assert "1" in html
+    assert "<span>1 条回复</span>" in html
     page = c.get(f"/company/demands/{d.id}").get_data(as_text=True)
     assert "站台门改造与维保" in page
     assert "<mark>" in page  # matched words are highlighted
@@ -107,16 +116,19 @@ def test_close_needs_a_reason_and_stops_replies(app, make, login):
 
 def test_anonymous_demand_hides_the_poster_from_the_public(app, make, login):
     company = make.user(Role.COMPANY)
-    d = make.demand(company, visibility="anonymous")
+    d = make.demand(company, visibility="anonymous", contact_name="张工",
+                    contact_email="zhang@example.com")
     with app.app_context():
         org_name = db.session.get(Demand, d.id).organization.name
     public = app.test_client().get(f"/demands/{d.id}").get_data(as_text=True)
-    assert org_name not in public
-    assert "zhang@example.com" not in public
     supplier = login(app.test_client(), make.user(Role.SUPPLIER))
-    assert org_name not in supplier.get(f"/demands/{d.id}").get_data(as_text=True)
-    owner = login(app.test_client(), company)
-    assert org_name in owner.get(f"/demands/{d.id}").get_data(as_text=True)
+    seen_by_supplier = supplier.get(f"/demands/{d.id}").get_data(as_text=True)
+    for page in (public, seen_by_supplier):
+        assert d.title in page
+        assert org_name not in page
+        assert "zhang@example.com" not in page and "张工" not in page
+    owner = login(app.test_client(), company).get(f"/demands/{d.id}").get_data(as_text=True)
+    assert org_name in owner and "zhang@example.com" in owner
 
 
 def test_contact_details_only_for_signed_in_users(app, make, login):

@@ -44,9 +44,10 @@ def test_one_reply_per_organisation_and_demand(app, make, login):
     c = login(app.test_client(), supplier)
     resp = c.post(f"/supplier/demands/{d.id}/reply", data={
         "fit": "第二次回复的内容，应该被拒绝。", "contact_name": "王", "contact_email": "w@example.com"})
-    assert resp.status_code == 302
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/supplier/replies")
     with app.app_context():
-        assert db.session.query(Reply).count() == 1
+        (reply,) = db.session.query(Reply).all()
+        assert not reply.fit.startswith("第二次")  # the first reply stands, unchanged
 
 
 def test_reply_form_errors_in_place(app, make, login):
