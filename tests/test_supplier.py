@@ -1,5 +1,7 @@
 """Supplier members: capabilities, demands that match them, replies."""
 
+import re
+
 from board.extensions import db
 from board.models import Capability, Match, Reply, ReplyStatus, Role
 
@@ -18,13 +20,17 @@ def test_add_capability_then_see_matching_demands_and_reply(app, make, login):
                             keywords="保洁", segment="operation")
     c = login(app.test_client(), supplier)
     empty = c.get("/supplier/").get_data(as_text=True)
-    assert "/supplier/capabilities/new" in empty  # the empty state says what to do next
+    # The empty state says what to do next (the header's button is always there).
+    assert "登记能力后，即可查看与您匹配的需求" in empty
+    assert re.search(r'<div class="empty">.*?href="/supplier/capabilities/new"', empty, re.S)
+    assert f'href="/demands/{d.id}"' not in empty
     assert c.post("/supplier/capabilities/new", data=CAP).status_code == 302
     page = c.get("/supplier/").get_data(as_text=True)
-    assert "站台门改造" in page
+    assert f'href="/demands/{d.id}"' in page
     assert unrelated.title not in page
     form = c.get(f"/supplier/demands/{d.id}/reply").get_data(as_text=True)
-    assert supplier.email in form  # contact prefilled
+    # Contact prefilled (the e-mail is also in the header, so look at the field itself).
+    assert re.search(rf'name="contact_email"[^>]*value="{re.escape(supplier.email)}"', form)
     resp = c.post(f"/supplier/demands/{d.id}/reply", data={
         "fit": "我们完成过三条线路的站台门改造，可提供方案与施工。",
         "cases": "某地铁1号线屏蔽门改造",
