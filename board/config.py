@@ -98,6 +98,9 @@ def load(overrides: dict | None = None) -> dict:
         #: Where uploaded files (reply attachments) are kept: outside static/, never served directly.
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads"),
         "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+        #: Hours a password-reset link stays valid; an e-mail change link lasts EMAIL_CHANGE_HOURS.
+        "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 2),
+        "EMAIL_CHANGE_HOURS": _int("EMAIL_CHANGE_HOURS", 24),
     }
     cfg.update(overrides)
     if not cfg.get("SECRET_KEY"):

@@ -325,3 +325,61 @@ class MemberForm(Form):
         validators=[DataRequired(REQUIRED), length(128, 8)],
         description=_l("Give it to the person in a safe way; they can keep using it."),
     )
+
+
+# -- account recovery, password and e-mail changes, contact ----------------------------
+class ForgotPasswordForm(Form):
+    email = EmailField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), Email(message=EMAIL), length(254)],
+    )
+
+
+class NewPasswordForm(Form):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), length(128, 8)],
+        description=_l("At least 8 characters."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("password", message=_l("The two passwords differ.")),
+        ],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+
+
+class ChangeEmailForm(Form):
+    email = EmailField(
+        _l("New e-mail address"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), Email(message=EMAIL), length(254)],
+    )
+    password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+
+
+class ContactForm(Form):
+    name = StringField(
+        _l("Your name"), filters=[strip], validators=[DataRequired(REQUIRED), length(100)]
+    )
+    email = EmailField(
+        _l("Your e-mail"),
+        filters=[strip],
+        validators=[DataRequired(REQUIRED), Email(message=EMAIL), length(254)],
+        description=_l("The park staff answer at this address."),
+    )
+    organization = StringField(
+        _l("Organisation (optional)"), filters=[strip], validators=[Optional(), length(200)]
+    )
+    subject = StringField(
+        _l("Subject"), filters=[strip], validators=[DataRequired(REQUIRED), length(200)]
+    )
+    message = TextAreaField(
+        _l("Your message"), filters=[strip], validators=[DataRequired(REQUIRED), length(5000)]
+    )

@@ -39,6 +39,19 @@ EXPECTED = {
     ("auth.signup", "GET"):                  "200 | 302 /company/ | 302 /company/ | 302 /supplier/ | 302 /admin/",
     ("auth.signup", "POST"):                 "422 | 302 /company/ | 302 /company/ | 302 /supplier/ | 302 /admin/",
     ("auth.logout", "POST"):                 "302 / | 302 / | 302 / | 302 / | 302 /",
+    ("public.contact", "GET"):               "200 | 200 | 200 | 200 | 200",
+    ("public.contact", "POST"):              "422 | 422 | 422 | 422 | 422",
+    ("auth.forgot_password", "GET"):         "200 | 200 | 200 | 200 | 200",
+    ("auth.forgot_password", "POST"):        "422 | 422 | 422 | 422 | 422",
+    # Links from e-mails: an unknown token is a 404 for everyone.
+    ("auth.reset_password", "GET"):          "404 | 404 | 404 | 404 | 404",
+    ("auth.reset_password", "POST"):         "404 | 404 | 404 | 404 | 404",
+    ("auth.confirm_email", "GET"):           "404 | 404 | 404 | 404 | 404",
+    ("auth.confirm_email", "POST"):          "404 | 404 | 404 | 404 | 404",
+    ("auth.change_password", "GET"):         "login | 200 | 200 | 200 | 200",
+    ("auth.change_password", "POST"):        "login | 422 | 422 | 422 | 422",
+    ("auth.change_email", "GET"):            "login | 200 | 200 | 200 | 200",
+    ("auth.change_email", "POST"):           "login | 422 | 422 | 422 | 422",
     ("api.suggest", "POST"):                 "401 | 200 | 200 | 200 | 200",
 
     ("company.my_demands", "GET"):           "login | 200 | 200 | 403 | 403",
@@ -110,7 +123,8 @@ def world(app, make, login):
         match_id = match.id
     bystander = make.user(Role.COMPANY)  # the account the disable/enable route flips
     ids = {"demand_id": demand.id, "cap_id": cap.id, "reply_id": reply.id, "match_id": match_id,
-           "org_id": company.organization_id, "user_id": bystander.id, "filename": "css/board.css"}
+           "org_id": company.organization_id, "user_id": bystander.id, "filename": "css/board.css",
+           "token": "no-such-token"}
     # Deleting a capability gets one of its own, so the routes after it still find theirs.
     per_route = {"supplier.delete_capability": {"cap_id": doomed.id}}
     clients = {"anonymous": app.test_client()}

@@ -180,6 +180,13 @@ EXPECTED = {
     ("admin.demand", "closed_published"):     "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "closed_unpublished"):   "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "no_demand"):            "login   403     403     403     403     403     403     403     403     404",
+
+    ("public.contact", "-"):                  "200     200     200     200     200     200     200     200     200     200",
+    ("auth.forgot_password", "-"):            "200     200     200     200     200     200     200     200     200     200",
+    ("auth.reset_password", "bad_token"):     "404     404     404     404     404     404     404     404     404     404",
+    ("auth.change_password", "-"):            "login   200     200     200     200     200     200     200     200     200",
+    ("auth.change_email", "-"):               "login   200     200     200     200     200     200     200     200     200",
+    ("auth.confirm_email", "bad_token"):      "404     404     404     404     404     404     404     404     404     404",
 }
 
 # Query strings of the pages that take no record.
@@ -191,6 +198,7 @@ QUERIES = {
     "closed": {"status": "closed"},
     "bad_status": {"status": "nonsense"},
     "css": {"filename": "css/board.css"},
+    "bad_token": {"token": "no-such-token"},
 }
 SEARCH_BY_ENDPOINT = {"admin.organization_list": {"q": "轨道"}}
 

@@ -198,3 +198,40 @@ def add_member(
         email=email, password=password, role=role, display_name=display_name,
         organization=organization,
     )
+
+
+# -- password and sessions (account page, reset links) --------------------------------
+def check_new_password(password: str, field: str = "password") -> None:
+    """A new password: at least MIN_PASSWORD characters, kept exactly as typed."""
+    if len(password or "") < MIN_PASSWORD:
+        raise Invalid(_l("Use at least 8 characters."), field)
+
+
+def end_other_sessions(user: User, keep_token: str | None) -> None:
+    """End every session of the account but the one behind ``keep_token``."""
+    q = (
+        sa.update(LoginSession)
+        .where(LoginSession.user_id == user.id)
+        .where(LoginSession.revoked_at.is_(None))
+    )
+    if keep_token:
+        q = q.where(LoginSession.token_hash != LoginSession.hash_token(keep_token))
+    db.session.execute(q.values(revoked_at=utcnow()))
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The signed-in user changes their password; their other sessions end, and links
+    mailed earlier (reset, e-mail change) stop working."""
+    from . import tokens
+
+    if user.is_demo:
+        raise Invalid(_l("Demo accounts are shared: their password cannot be changed."))
+    if not user.check_password(current):
+        raise Invalid(_l("Your current password is not correct."), "current")
+    check_new_password(new)
+    if new == current:
+        raise Invalid(_l("Choose a password different from the current one."), "password")
+    user.set_password(new, current_app.config["PASSWORD_HASH_METHOD"])
+    end_other_sessions(user, user.session_token)
+    tokens.invalidate(user)
+    db.session.flush()
