@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         import_records,
         export_matches,
         eval_matching,
+        send_mail,
     ):
         app.cli.add_command(cmd)
 
@@ -193,3 +194,12 @@ def eval_matching(path: Path) -> None:
     click.echo(engine_result.row())
     click.echo(baseline.row())
     click.echo(f"difference in nDCG@5: {engine_result.ndcg5 - baseline.ndcg5:+.3f}")
+
+
+@click.command("send-mail")
+@with_appcontext
+def send_mail() -> None:
+    """Write due reminders and daily digests, then send the queued e-mail (run it from a timer)."""
+    from .services import mailer
+
+    click.echo(mailer.summary(mailer.run()))

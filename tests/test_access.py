@@ -17,6 +17,7 @@ AUDIENCE = {
     "supplier": {"supplier", "both"},
     "admin": {"staff"},
     "api": {"company", "both", "supplier", "staff"},
+    "account": {"company", "both", "supplier", "staff"},
 }
 # "both" acts on both sides for an organisation of its own, so the company's demand and the
 # supplier's capability and reply are someone else's to it. It goes before the supplier: a
@@ -97,6 +98,17 @@ EXPECTED = {
     ("admin.organization", "GET"):           "login | 403 | 403 | 403 | 200",
     ("admin.organization", "POST"):          "login | 403 | 403 | 403 | 422",
     ("admin.set_user_active", "POST"):       "login | 403 | 403 | 403 | 302 /admin/organizations",
+    ("admin.mail", "GET"):                   "login | 403 | 403 | 403 | 200",
+    ("admin.mail_message", "GET"):           "login | 403 | 403 | 403 | 200",
+    ("admin.retry_mail", "POST"):            "login | 403 | 403 | 403 | 302 /admin/mail",
+
+    # A notice is its owner's alone (the company's here); anyone else gets a 404.
+    ("account.notices_list", "GET"):         "login | 200 | 200 | 200 | 200",
+    ("account.open_notice", "GET"):          "login | 302 /demands/{demand_id} | 404 | 404 | 404",
+    ("account.read_notice", "POST"):         "login | 302 /account/notices | 404 | 404 | 404",
+    ("account.mark_all_read", "POST"):       "login | 302 /account/notices | 302 /account/notices | 302 /account/notices | 302 /account/notices",
+    ("account.settings", "GET"):             "login | 200 | 200 | 200 | 200",
+    ("account.settings", "POST"):            "login | 302 /account/settings | 302 /account/settings | 302 /account/settings | 302 /account/settings",
 }
 
 
@@ -122,9 +134,19 @@ def world(app, make, login):
         assert match is not None, "the seeded pair should match"
         match_id = match.id
     bystander = make.user(Role.COMPANY)  # the account the disable/enable route flips
+    with app.app_context():
+        from board.models import MailStatus, Notification, OutboundMail
+
+        notice = Notification(user_id=company.id, kind="reply_received", link=f"/demands/{demand.id}",
+                              params={"org": "x", "demand": "y"})
+        failed = OutboundMail(to_email="x@example.com", kind="invitation", lang="zh", subject="s",
+                              body_text="t", body_html="h", status=MailStatus.FAILED)
+        db.session.add_all([notice, failed])
+        db.session.commit()
+        notice_id, mail_id = notice.id, failed.id
     ids = {"demand_id": demand.id, "cap_id": cap.id, "reply_id": reply.id, "match_id": match_id,
            "org_id": company.organization_id, "user_id": bystander.id, "filename": "css/board.css",
-           "token": "no-such-token"}
+           "notice_id": notice_id, "mail_id": mail_id, "token": "no-such-token"}
     # Deleting a capability gets one of its own, so the routes after it still find theirs.
     per_route = {"supplier.delete_capability": {"cap_id": doomed.id}}
     clients = {"anonymous": app.test_client()}

@@ -180,6 +180,14 @@ EXPECTED = {
     ("admin.demand", "closed_published"):     "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "closed_unpublished"):   "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "no_demand"):            "login   403     403     403     403     403     403     403     403     404",
+    ("admin.mail", "-"):                      "login   403     403     403     403     403     403     403     403     200",
+    ("admin.mail", "all"):                    "login   403     403     403     403     403     403     403     403     200",
+    ("admin.mail", "bad_status"):             "login   403     403     403     403     403     403     403     403     404",
+    ("admin.mail_message", "no_mail"):        "login   403     403     403     403     403     403     403     403     404",
+
+    ("account.notices_list", "-"):            "login   200     200     200     200     200     200     200     200     200",
+    ("account.settings", "-"):                "login   200     200     200     200     200     200     200     200     200",
+    ("account.open_notice", "no_notice"):     "login   404     404     404     404     404     404     404     404     404",
 
     ("public.contact", "-"):                  "200     200     200     200     200     200     200     200     200     200",
     ("auth.forgot_password", "-"):            "200     200     200     200     200     200     200     200     200     200",
@@ -198,6 +206,8 @@ QUERIES = {
     "closed": {"status": "closed"},
     "bad_status": {"status": "nonsense"},
     "css": {"filename": "css/board.css"},
+    "no_notice": {"notice_id": 2**31 - 1},
+    "no_mail": {"mail_id": 2**31 - 1},
     "bad_token": {"token": "no-such-token"},
 }
 SEARCH_BY_ENDPOINT = {"admin.organization_list": {"q": "轨道"}}

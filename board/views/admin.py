@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -277,3 +277,56 @@ def set_user_active(user_id: int):
             "success",
         )
     return back("admin.organization_list")
+
+
+# -- mail: the outbox, the queue, and what was sent or failed ------------------------------
+@bp.get("/mail")
+def mail():
+    from ..services import mailer
+
+    tab = text_arg("status", 20) or "all"
+    if tab not in mailer.STAFF_TABS:
+        abort(404)
+    return render_template(
+        "admin/mail.html",
+        page=mailer.for_staff(tab, int_arg("page", 1)),
+        tab=tab,
+        tabs=mailer.STAFF_TABS,
+        counts=mailer.staff_counts(),
+        kind_label=mailer.kind_label,
+        mail_server=bool(current_app.config.get("MAIL_SERVER")),
+    )
+
+
+def _mail_or_404(mail_id: int):
+    from ..models import OutboundMail
+
+    mail = db.session.get(OutboundMail, mail_id)
+    if mail is None:
+        abort(404)
+    return mail
+
+
+@bp.get("/mail/<int:mail_id>")
+def mail_message(mail_id: int):
+    from ..services import mailer
+
+    mail = _mail_or_404(mail_id)
+    return render_template("admin/mail_message.html", m=mail, kind_label=mailer.kind_label(mail.kind))
+
+
+@bp.post("/mail/<int:mail_id>/retry")
+def retry_mail(mail_id: int):
+    from ..services import mailer
+
+    mail = _mail_or_404(mail_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        mailer.retry(mail)
+    except Invalid as exc:
+        flash_invalid(exc)
+    else:
+        commit()
+        flash(_("The e-mail is queued again; the mail worker sends it on its next run."), "success")
+    return back("admin.mail")
