@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from urllib.parse import urlencode
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -119,7 +119,8 @@ def nav() -> dict:
 
 
 def init_app(app: Flask) -> None:
-    app.context_processor(lambda: {"nav": nav()})
+    # Mail is also rendered outside a request (commands, notices from services): no menu there.
+    app.context_processor(lambda: {"nav": nav()} if has_request_context() else {})
     app.jinja_env.filters.update(
         highlight=highlight,
         date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
