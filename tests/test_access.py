@@ -101,6 +101,22 @@ EXPECTED = {
     ("admin.mail", "GET"):                   "login | 403 | 403 | 403 | 200",
     ("admin.mail_message", "GET"):           "login | 403 | 403 | 403 | 200",
     ("admin.retry_mail", "POST"):            "login | 403 | 403 | 403 | 302 /admin/mail",
+    ("admin.rounds_list", "GET"):            "login | 403 | 403 | 403 | 200",
+    ("admin.new_round", "GET"):              "login | 403 | 403 | 403 | 200",
+    ("admin.new_round", "POST"):             "login | 403 | 403 | 403 | 422",
+    ("admin.round", "GET"):                  "login | 403 | 403 | 403 | 200",
+    ("admin.edit_round", "GET"):             "login | 403 | 403 | 403 | 200",
+    ("admin.edit_round", "POST"):            "login | 403 | 403 | 403 | 422",
+    ("admin.open_round", "POST"):            "login | 403 | 403 | 403 | 302 /admin/rounds/{round_id}",
+    ("admin.close_round", "GET"):            "login | 403 | 403 | 403 | 200",
+    ("admin.close_round", "POST"):           "login | 403 | 403 | 403 | 302 /admin/rounds/{round_id}",
+    ("admin.carry_round", "POST"):           "login | 403 | 403 | 403 | 422",
+    ("admin.outcomes", "GET"):               "login | 403 | 403 | 403 | 200",
+    ("admin.new_outcome", "GET"):            "login | 403 | 403 | 403 | 200",
+    ("admin.new_outcome", "POST"):           "login | 403 | 403 | 403 | 422",
+    ("admin.edit_outcome", "GET"):           "login | 403 | 403 | 403 | 200",
+    ("admin.edit_outcome", "POST"):          "login | 403 | 403 | 403 | 422",
+    ("admin.insights", "GET"):               "login | 403 | 403 | 403 | 200",
 
     # A notice is its owner's alone (the company's here); anyone else gets a 404.
     ("account.notices_list", "GET"):         "login | 200 | 200 | 200 | 200",
@@ -147,6 +163,11 @@ def world(app, make, login):
     ids = {"demand_id": demand.id, "cap_id": cap.id, "reply_id": reply.id, "match_id": match_id,
            "org_id": company.organization_id, "user_id": bystander.id, "filename": "css/board.css",
            "notice_id": notice_id, "mail_id": mail_id, "token": "no-such-token"}
+    with app.app_context():  # the event's round (closed) and its first agreement, both seeded
+        from board.models import Outcome, Round
+
+        ids["round_id"] = db.session.query(Round.id).order_by(Round.id).first()[0]
+        ids["outcome_id"] = db.session.query(Outcome.id).order_by(Outcome.id).first()[0]
     # Deleting a capability gets one of its own, so the routes after it still find theirs.
     per_route = {"supplier.delete_capability": {"cap_id": doomed.id}}
     clients = {"anonymous": app.test_client()}

@@ -180,6 +180,38 @@ EXPECTED = {
     ("admin.demand", "closed_published"):     "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "closed_unpublished"):   "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "no_demand"):            "login   403     403     403     403     403     403     403     403     404",
+    ("admin.rounds_list", "-"):               "login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_round", "-"):                 "login   403     403     403     403     403     403     403     403     200",
+    ("admin.round", "round_closed"):          "login   403     403     403     403     403     403     403     403     200",
+    ("admin.round", "round_open"):            "login   403     403     403     403     403     403     403     403     200",
+    ("admin.round", "round_upcoming"):        "login   403     403     403     403     403     403     403     403     200",
+    ("admin.round", "no_round"):              "login   403     403     403     403     403     403     403     403     404",
+    ("admin.edit_round", "round_closed"):     "login   403     403     403     403     403     403     403     403     200",
+    ("admin.edit_round", "round_open"):       "login   403     403     403     403     403     403     403     403     200",
+    ("admin.edit_round", "round_upcoming"):   "login   403     403     403     403     403     403     403     403     200",
+    ("admin.edit_round", "no_round"):         "login   403     403     403     403     403     403     403     403     404",
+    ("admin.close_round", "round_closed"):    "login   403     403     403     403     403     403     403     403     200",
+    ("admin.close_round", "round_open"):      "login   403     403     403     403     403     403     403     403     200",
+    ("admin.close_round", "round_upcoming"):  "login   403     403     403     403     403     403     403     403     200",
+    ("admin.close_round", "no_round"):        "login   403     403     403     403     403     403     403     403     404",
+    ("admin.outcomes", "-"):                  "login   403     403     403     403     403     403     403     403     200",
+    ("admin.outcomes", "agreements"):         "login   403     403     403     403     403     403     403     403     200",
+    ("admin.edit_outcome", "outcome_demand"): "login   403     403     403     403     403     403     403     403     200",
+    ("admin.edit_outcome", "outcome_event"):  "login   403     403     403     403     403     403     403     403     200",
+    ("admin.edit_outcome", "no_outcome"):     "login   403     403     403     403     403     403     403     403     404",
+    ("admin.new_outcome", "draft"):           "login   403     403     403     403     403     403     403     403     404",
+    ("admin.new_outcome", "returned"):        "login   403     403     403     403     403     403     403     403     404",
+    ("admin.new_outcome", "submitted"):       "login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "public"):          "login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "anonymous"):       "login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "revealed"):        "login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "unmatched"):       "login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "revised"):         "login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "closed_published"):"login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "closed_unpublished"):"login   403     403     403     403     403     403     403     403     200",
+    ("admin.new_outcome", "no_demand"):       "login   403     403     403     403     403     403     403     403     404",
+    ("admin.insights", "-"):                  "login   403     403     403     403     403     403     403     403     200",
+    ("admin.insights", "seed_round"):         "login   403     403     403     403     403     403     403     403     200",
     ("admin.mail", "-"):                      "login   403     403     403     403     403     403     403     403     200",
     ("admin.mail", "all"):                    "login   403     403     403     403     403     403     403     403     200",
     ("admin.mail", "bad_status"):             "login   403     403     403     403     403     403     403     403     404",
@@ -209,11 +241,14 @@ QUERIES = {
     "no_notice": {"notice_id": 2**31 - 1},
     "no_mail": {"mail_id": 2**31 - 1},
     "bad_token": {"token": "no-such-token"},
+    "agreements": {"kind": "agreement"},
+    "seed_round": {"round": 1},  # the event's round, the first one the seed loads
 }
 SEARCH_BY_ENDPOINT = {"admin.organization_list": {"q": "轨道"}}
 
 # Which URL argument each kind of record fills in.
-RECORD_ARGUMENT = {"demand": "demand_id", "capability": "cap_id", "organization": "org_id"}
+RECORD_ARGUMENT = {"demand": "demand_id", "capability": "cap_id", "organization": "org_id",
+                   "round": "round_id", "outcome": "outcome_id"}
 
 # Words a page of the other language may legitimately hold: each language's name on the
 # switch is written in that language, and Chinese interface text says "ID" (概念 ID).
@@ -362,6 +397,33 @@ def build_board(app) -> Board:
         missing = 2**31 - 1
         board.records.update(no_demand=("demand", missing), no_capability=("capability", missing),
                              no_org=("organization", missing))
+        # Rounds: the event's (closed), an open one its demands were carried into, an upcoming
+        # one; an agreement recorded offline on the public demand, and the event's own.
+        from board.models import Outcome, Round
+        from board.services import funnel, rounds
+
+        today = dt.date.today()
+        seed_round = db.session.scalar(sa.select(Round).order_by(Round.id))
+        open_round = Round(name="2026年第二轮需求征集", name_en="Round 2, 2026",
+                           opens_on=today - dt.timedelta(days=10), description="征集站台门与信号系统相关需求。",
+                           segments=["equipment"], themes=["intelligent_equipment"])
+        upcoming = Round(name="2026年第三轮需求征集", opens_on=today + dt.timedelta(days=30),
+                         closes_on=today + dt.timedelta(days=60))
+        db.session.add_all([open_round, upcoming])
+        db.session.flush()
+        assert seed_round.id == QUERIES["seed_round"]["round"] and rounds.state(seed_round) == "closed"
+        assert rounds.carry(staff, seed_round, open_round) > 0
+        for d in (public, submitted, closed_published):
+            d.round_id = open_round.id
+        agreement, _new = funnel.record_outcome(staff, public, {
+            "kind": "agreement", "organization_b_id": orgs["org_s"].id, "occurred_on": today,
+            "value_wan": 50, "note": "线下签订合作框架协议"})
+        db.session.commit()
+        event_outcome = db.session.scalar(sa.select(Outcome).where(Outcome.demand_id.is_(None)))
+        board.records.update(round_closed=("round", seed_round.id), round_open=("round", open_round.id),
+                             round_upcoming=("round", upcoming.id), no_round=("round", missing),
+                             outcome_demand=("outcome", agreement.id),
+                             outcome_event=("outcome", event_outcome.id), no_outcome=("outcome", missing))
         board.reply_ids = {"public": sent.id, "anonymous": sent_anonymous.id, "revealed": shortlisted.id}
         for role, user in users.items():
             board.users[role] = type("Account", (), {"email": user.email, "id": user.id})
@@ -464,7 +526,19 @@ def lexicon_terms() -> set[str]:
 
 # Data some pages show besides the records' text: a record's page lists the keywords the
 # board suggests from its text; the staff lexicon page lists every concept in both languages.
+def both_languages(model_name: str, *fields: str) -> set[str]:
+    """A record's texts in both languages: its edit form shows each field and its ``_en`` twin."""
+    from board import models
+
+    model = getattr(models, model_name)
+    cols = [getattr(model, f) for name in fields for f in (name, f"{name}_en")]
+    return {v for row in db.session.execute(sa.select(*cols)) for v in row if v}
+
+
 PAGE_DATA = {
+    # Edit forms show a text and its English version side by side.
+    "admin.edit_round": lambda app: both_languages("Round", "name", "description"),
+    "admin.edit_outcome": lambda app: both_languages("Outcome", "note"),
     "company.demand": lambda app: suggested_words(app),
     "supplier.capability": lambda app: suggested_words(app),
     "admin.lexicon": lambda app: lexicon_terms(),

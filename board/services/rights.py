@@ -204,3 +204,19 @@ def capability(user, cap: Capability) -> CapabilityRights:
     if own:
         return CapabilityRights(see=True, edit=True)
     return CapabilityRights(see=is_staff(user))
+
+
+# -- the staff console: rounds and outcomes ------------------------------------------
+def manage_rounds(user) -> bool:
+    """Create, edit, open and close collection rounds; carry demands between them."""
+    return is_staff(user)
+
+
+def record_outcome(user, d: Demand) -> bool:
+    """Record a meeting or agreement that happened offline on a demand staff can review."""
+    return demand(user, d).review
+
+
+def edit_outcome(user, o) -> bool:
+    """Correct a recorded outcome (one of the event's included)."""
+    return is_staff(user) and (o.demand is None or demand(user, o.demand).review)

@@ -330,3 +330,6 @@ def retry_mail(mail_id: int):
         commit()
         flash(_("The e-mail is queued again; the mail worker sends it on its next run."), "success")
     return back("admin.mail")
+
+from . import console_rounds  # noqa: E402,F401  (routes on this blueprint)
+from . import console_outcomes  # noqa: E402,F401  (routes on this blueprint)
