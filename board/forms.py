@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -30,7 +31,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .models import OrgKind, Role, Visibility
+from .i18n import LABELS, TRL_LABELS
+from .models import Cooperation, DeclineReason, OrgKind, Role, Visibility
 from .services.records import clean_text
 
 REQUIRED = _l("This field is required.")
@@ -231,6 +233,20 @@ class ReplyForm(Form):
             Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Use digits, spaces, + - ( ) only.")),
         ],
     )
+    trl = SelectField(
+        _l("Maturity (technology readiness level)"),
+        choices=opts([("", _l("Choose a level"))] + [(str(n), label) for n, label in TRL_LABELS.items()]),
+        validators=[DataRequired(REQUIRED)],
+        description=_l("How far your solution has come, from 1 (basic principles) to 9 (proven in operation)."),
+    )
+    cooperation = RadioField(
+        _l("Proposed form of cooperation"),
+        choices=opts((c.value, label) for c, label in LABELS[Cooperation].items()),
+        validators=[InputRequired(message=_l("Choose one."))],
+    )
+    # Checked by its content (a PDF, within ATTACHMENT_MAX_BYTES) by services.uploads.
+    attachment = FileField(_l("Attachment (optional)"))
+    remove_attachment = BooleanField(_l("Remove the attached file"))
 
 
 class ReasonForm(Form):
@@ -245,10 +261,24 @@ class AnswerReplyForm(Form):
         choices=opts([("shortlisted", _l("Shortlist")), ("declined", _l("Decline"))]),
         validators=[InputRequired(message=_l("Choose one."))],
     )
+    # Required when declining; the service says so at this field.
+    decline_reason = RadioField(
+        _l("Why you decline"),
+        choices=opts((r.value, label) for r, label in LABELS[DeclineReason].items()),
+        validators=[Optional()],
+    )
     reason = TextAreaField(
-        _l("Reason (required when declining)"),
+        _l("In a sentence (required for “other”)"),
         filters=[strip],
         validators=[Optional(), length(1000)],
+    )
+
+
+class InviteForm(Form):
+    message = TextAreaField(
+        _l("A note to the supplier (optional)"),
+        filters=[strip],
+        validators=[Optional(), length(500)],
     )
 
 

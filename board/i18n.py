@@ -11,7 +11,17 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from .extensions import babel, db
-from .models import DemandStatus, MatchStatus, OrgKind, ReplyStatus, Role, Segment, Visibility
+from .models import (
+    Cooperation,
+    DeclineReason,
+    DemandStatus,
+    MatchStatus,
+    OrgKind,
+    ReplyStatus,
+    Role,
+    Segment,
+    Visibility,
+)
 
 LANG_COOKIE = "lang"
 
@@ -95,6 +105,20 @@ LABELS = {
         MatchStatus.CONFIRMED: _l("Recommended by the park"),
         MatchStatus.DISMISSED: _l("Dismissed"),
     },
+    Cooperation: {
+        Cooperation.JOINT_RD: _l("Joint R&D"),
+        Cooperation.SUPPLY: _l("Supply"),
+        Cooperation.PILOT: _l("Pilot application"),
+        Cooperation.TRAINING: _l("Training"),
+        Cooperation.OTHER: _l("Other"),
+    },
+    DeclineReason: {
+        DeclineReason.NOT_A_FIT: _l("Not a fit"),
+        DeclineReason.TOO_EARLY: _l("Too early a stage"),
+        DeclineReason.COST: _l("Cost"),
+        DeclineReason.PARTNER_CHOSEN: _l("Partner already chosen"),
+        DeclineReason.OTHER: _l("Other"),
+    },
     Role: {
         Role.COMPANY: _l("Company (posts demands)"),
         Role.SUPPLIER: _l("Supplier (offers capabilities)"),
@@ -108,6 +132,19 @@ LABELS = {
         OrgKind.PARK: _l("Park administration"),
         OrgKind.OTHER: _l("Other"),
     },
+}
+
+#: Technology readiness levels (a reply's maturity), 1-9.
+TRL_LABELS = {
+    1: _l("1 · basic principles observed"),
+    2: _l("2 · technology concept formulated"),
+    3: _l("3 · experimental proof of concept"),
+    4: _l("4 · validated in the laboratory"),
+    5: _l("5 · validated in a relevant environment"),
+    6: _l("6 · demonstrated in a relevant environment"),
+    7: _l("7 · prototype demonstrated in operation"),
+    8: _l("8 · system complete and qualified"),
+    9: _l("9 · proven in operation"),
 }
 
 FIELD_LABELS = {

@@ -84,8 +84,10 @@ def test_company_shortlists_and_declines_replies(app, make, login):
     # Declining needs a reason: the page comes back with the message at the reason field.
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    field = re.search(rf'<div class="field[^"]*has-error[^"]*">\s*<label for="reply-{r.id}-reason"', html)
-    assert field, "the error should be shown at the reason field of this reply"
+    # Declining needs a structured reason: the error is at this reply's choice of reasons.
+    field = re.search(rf'<fieldset class="field choices[^"]*has-error[^"]*">(?:(?!</fieldset>).)*'
+                      rf'id="reply-{r.id}-decline_reason-0"', html, re.S)
+    assert field, "the error should be shown at the reason choices of this reply"
     with app.app_context():
         assert db.session.get(Reply, r.id).status == ReplyStatus.SENT
     c.post(f"/company/replies/{r.id}/answer", data={"decision": "declined", "reason": "方向不符"})

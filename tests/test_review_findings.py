@@ -50,7 +50,7 @@ def test_odd_input_in_forms_and_api(app, make, login):
     for odd in ("²", "9" * 30):
         resp = s.post(f"/supplier/demands/{d.id}/reply", data={
             "capability_id": odd, "fit": "我们有十年站台门改造经验，完成过三条线路的改造。", "contact_name": "王",
-            "contact_email": "w@example.com"})
+            "contact_email": "w@example.com", "trl": "5", "cooperation": "pilot"})
         assert resp.status_code == 302 and resp.headers["Location"].startswith("/supplier/replies")
         with app.app_context():
             reply = db.session.query(Reply).one()  # sent, with no capability named
@@ -66,7 +66,8 @@ def test_a_withdrawn_reply_can_be_sent_again(app, make, login):
     s = login(app.test_client(), supplier)
     s.post(f"/supplier/replies/{r.id}/withdraw")
     s.post(f"/supplier/demands/{d.id}/reply", data={
-        "fit": "重新考虑后，我们可以提供完整的站台门改造方案与施工。", "contact_name": "王", "contact_email": "w@example.com"})
+        "fit": "重新考虑后，我们可以提供完整的站台门改造方案与施工。", "contact_name": "王", "contact_email": "w@example.com",
+        "trl": "7", "cooperation": "supply"})
     with app.app_context():
         reply = db.session.query(Reply).one()
         assert reply.status == ReplyStatus.SENT and reply.fit.startswith("重新考虑")

@@ -35,6 +35,7 @@ def test_add_capability_then_see_matching_demands_and_reply(app, make, login):
         "fit": "我们完成过三条线路的站台门改造，可提供方案与施工。",
         "cases": "某地铁1号线屏蔽门改造",
         "contact_name": "王工", "contact_email": "wang@example.com", "contact_phone": "010-1234 5678",
+        "trl": "6", "cooperation": "supply",
     })
     assert resp.status_code == 302
     replies = c.get("/supplier/replies").get_data(as_text=True)
@@ -63,7 +64,8 @@ def test_reply_form_errors_in_place(app, make, login):
     resp = c.post(f"/supplier/demands/{d.id}/reply", data={
         "fit": "太短", "contact_name": "", "contact_email": "bad", "contact_phone": "abc"})
     assert resp.status_code == 422
-    assert resp.get_data(as_text=True).count('class="field-errors"') == 4
+    # fit, contact person, e-mail, phone, maturity level and form of cooperation
+    assert resp.get_data(as_text=True).count('class="field-errors"') == 6
     with app.app_context():
         assert db.session.query(Reply).count() == 0
 

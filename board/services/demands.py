@@ -14,6 +14,7 @@ from ..models import (
     Demand,
     DemandRevision,
     DemandStatus,
+    MatchStatus,
     RevisionStatus,
     Round,
     Theme,
@@ -21,7 +22,7 @@ from ..models import (
     Visibility,
     utcnow,
 )
-from . import audit, matches, revisions, rights, search
+from . import announce, audit, matches, revisions, rights, search
 from .errors import Forbidden, Invalid, NotFound
 from .records import apply_fields, new_ref
 
@@ -147,6 +148,11 @@ def publish(staff: User, d: Demand) -> Demand:
     audit.record(staff, "demand.publish", d, before={"status": "submitted"},
                  after={"status": "published"})
     db.session.flush()
+    announce.demand_published(d, staff)
+    # Suppliers of matches staff confirmed during the review learn of them now.
+    for m in matches.for_demand(d):
+        if m.status == MatchStatus.CONFIRMED:
+            announce.match_confirmed(m, staff, sides=("supplier",))
     return d
 
 
@@ -158,6 +164,7 @@ def return_to_poster(staff: User, d: Demand, reason: str) -> Demand:
     audit.record(staff, "demand.return", d, before={"status": "submitted"},
                  after={"status": "draft", "reason": d.return_reason})
     db.session.flush()
+    announce.demand_returned(d, d.return_reason, staff)
     return d
 
 

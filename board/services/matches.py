@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload, undefer
 from ..extensions import db
 from ..matching import Analysis, Engine, rank_candidates
 from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
-from . import audit, rights
+from . import announce, audit, rights
 from .errors import NotFound
 from .matcher import get_engine, to_doc
 
@@ -398,6 +398,8 @@ def review(match_id: int, status: MatchStatus, staff_user) -> Match:
     m.reviewed_at = utcnow() if status in REVIEWED else None
     audit.record(staff_user, f"match.{status.value}", m, before=before, after={"status": status})
     db.session.flush()
+    if status == MatchStatus.CONFIRMED and before["status"] != MatchStatus.CONFIRMED:
+        announce.match_confirmed(m, staff_user)
     if m.demand.status in ACTIVE_DEMAND:
         refresh_demand(m.demand)
     return m

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Demand, DemandRevision, RevisionStatus, User, Visibility, utcnow
-from . import audit, matches
+from . import announce, audit, matches
 from .errors import Invalid
 from .records import apply_fields, current_data, split_keywords
 
@@ -133,6 +133,7 @@ def approve(staff: User, d: Demand) -> Demand:
     audit.record(staff, "revision.approve", d, before=before, after=rev.data)
     db.session.flush()
     matches.refresh_demand(d)
+    announce.changes_approved(d, staff)
     return d
 
 
@@ -146,6 +147,7 @@ def return_to_poster(staff: User, d: Demand, reason: str) -> DemandRevision:
     rev.decided_at = utcnow()
     audit.record(staff, "revision.return", d, before=rev.data, after={"reason": rev.reason})
     db.session.flush()
+    announce.changes_returned(d, rev.reason, staff)
     return rev
 
 

@@ -8,10 +8,10 @@ from flask_login import current_user
 
 from ..auth import commit, require_audience
 from ..extensions import db
-from ..forms import ActionForm, AnswerReplyForm, DemandForm, ReasonForm
-from ..i18n import loc
+from ..forms import ActionForm, AnswerReplyForm, DemandForm, InviteForm, ReasonForm
+from ..i18n import TRL_LABELS, loc
 from ..models import DemandStatus, ReplyStatus
-from ..services import demands, matches, records, replies, revisions, rights
+from ..services import demands, invitations, matches, records, replies, revisions, rights
 from ..services.errors import Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
@@ -63,18 +63,31 @@ def new_demand():
 
 @bp.get("/demands/<int:demand_id>")
 def demand(demand_id: int):
-    return _demand_page(demands.get_owned(current_user, demand_id))
+    d = demands.get_owned(current_user, demand_id)
+    # Seeing the page opens its replies: from now on their senders cannot change them.
+    if replies.mark_opened(current_user, replies.for_demand(d)):
+        commit()
+    return _demand_page(d)
 
 
-def _demand_page(d, answer_forms=None, status: int = 200):
-    """The poster's page for one demand; ``answer_forms`` carries a failed answer's errors."""
+def _demand_page(d, answer_forms=None, status: int = 200, invite_forms=None):
+    """The poster's page for one demand; ``answer_forms`` and ``invite_forms`` carry a failed
+    answer's or invitation's errors."""
     rev = revisions.pending(d)
     received = replies.for_demand(d)
     shown = matches.for_demand(d)
-    forms = {r.id: AnswerReplyForm(formdata=None, decision=r.status.value) for r in received}
+    forms = {
+        r.id: AnswerReplyForm(
+            formdata=None,
+            decision=r.status.value,
+            decline_reason=r.decline_reason.value if r.decline_reason else None,
+            reason=r.status_reason,
+        )
+        for r in received
+    }
     forms.update(answer_forms or {})
     for reply_id, form in forms.items():  # several answer forms on one page: unique ids
-        for f in (form.decision, form.reason):
+        for f in (form.decision, form.decline_reason, form.reason):
             f.id = f.label.field_id = f"reply-{reply_id}-{f.name}"
     context = suggestion_context(d) if d.status in (DemandStatus.DRAFT, DemandStatus.SUBMITTED) else {}
     return (
@@ -90,6 +103,10 @@ def _demand_page(d, answer_forms=None, status: int = 200):
             match_rights={m.id: rights.match(current_user, m) for m in shown},
             replies=received,
             answer_forms=forms,
+            reply_matches=replies.matches_for(received),
+            waiting={r.id: replies.waiting_days(r) for r in received},
+            trl_labels=TRL_LABELS,
+            **invite_context(d, shown, "company.invite", invite_forms),
             close_form=ReasonForm(formdata=None),
             **context,
         ),
@@ -181,7 +198,8 @@ def answer_reply(reply_id: int):
     form = AnswerReplyForm()
     if form.validate_on_submit():
         try:
-            replies.answer(current_user, r, ReplyStatus(form.decision.data), form.reason.data or "")
+            replies.answer(current_user, r, ReplyStatus(form.decision.data), form.reason.data or "",
+                           form.decline_reason.data or None)
         except Invalid as exc:
             db.session.rollback()
             show_invalid(form, exc)
@@ -191,3 +209,35 @@ def answer_reply(reply_id: int):
             return redirect(url_for("company.demand", demand_id=r.demand_id) + f"#reply-{r.id}")
     # Shown again with the errors at their fields, under the reply they belong to.
     return _demand_page(r.demand, {r.id: form}, 422)
+
+
+def invite_context(d, shown, endpoint: str, failed=None) -> dict:
+    """What the match cards need for their invite buttons (also used on the staff page):
+    each card's state, a note form per card that may invite (with a failed one's errors)."""
+    states = invitations.card_states(current_user, d, shown)
+    forms = {mid: InviteForm(formdata=None) for mid, state in states.items() if state == "invite"}
+    forms.update(failed or {})
+    for mid, form in forms.items():
+        form.message.id = form.message.label.field_id = f"match-{mid}-message"
+    return {"invite_states": states, "invite_forms": forms, "invite_endpoint": endpoint}
+
+
+@bp.post("/matches/<int:match_id>/invite")
+def invite(match_id: int):
+    """Invite a likely partner to reply; inviting twice changes nothing."""
+    m = invitations.match_for_invite(current_user, match_id)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _demand_page(m.demand, status=422, invite_forms={m.id: form})
+    try:
+        _inv, created = invitations.invite_for_match(current_user, m, form.message.data or "")
+    except Invalid as exc:
+        db.session.rollback()
+        flash_invalid(exc)
+    else:
+        commit()
+        if created:
+            flash(_("Invitation sent to %(org)s.", org=loc(m.capability.organization, "name")), "success")
+        else:
+            flash(_("%(org)s was already invited.", org=loc(m.capability.organization, "name")), "info")
+    return redirect(url_for("company.demand", demand_id=m.demand_id) + f"#match-{m.id}")

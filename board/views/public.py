@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -23,7 +24,7 @@ from ..forms import ContactForm, LanguageForm
 from ..i18n import LANG_COOKIE, remembers_language
 from ..models import Event, Organization, Outcome, Round
 from ..services import contact as contact_service
-from ..services import demands, records, rights, search
+from ..services import demands, records, rights, search, uploads
 from ..services import replies as reply_service
 from . import form_status, int_arg, text_arg
 
@@ -57,6 +58,7 @@ def index():
         themes=records.all_themes(),
         rounds=rounds,
         posters=rights.poster_labels(current_user, result.items),
+        closing={d.id for d in result.items if rights.closing_soon(d)},
         sort=sort,
         marks=search.highlights(query, result.items) if query else {},
         related=search.related(query) if query and not result.total else [],
@@ -159,3 +161,19 @@ def contact():
         )
         return render_template("public/contact.html", form=form), 503
     return render_template("public/contact.html", form=form), form_status(form)
+
+
+@bp.get("/replies/<int:reply_id>/attachment")
+def reply_attachment(reply_id: int):
+    """A reply's PDF, for the two parties and staff only: 404 for anyone else (signed in or
+    not), always downloaded, never shown inline."""
+    r = reply_service.get_visible(current_user, reply_id)
+    path = uploads.path_of(r.attachment_key)
+    if path is None or not path.is_file():
+        abort(404)
+    if reply_service.mark_opened(current_user, [r]):  # the company has seen it
+        commit()
+    resp = send_file(path, mimetype="application/pdf", as_attachment=True,
+                     download_name=r.attachment_name or "attachment.pdf", max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import commit, require_audience
 from ..extensions import db
 from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm, opts
-from ..i18n import loc
+from ..i18n import TRL_LABELS, loc
 from ..models import ReplyStatus
-from ..services import capabilities, demands, matches, records, replies, rights
+from ..services import capabilities, demands, invitations, matches, records, replies, rights, uploads
 from ..services.errors import Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
@@ -35,12 +36,17 @@ def matching():
     grouped = matches.for_supplier(current_user.organization_id)
     has_capabilities = bool(capabilities.of_organization(current_user.organization_id))
     replied = {r.demand_id: r for r in replies.of_organization(current_user.organization_id)}
+    invited = invitations.for_supplier(current_user.organization_id)
+    shown = [d for d, _ in grouped] + [i.invitation.demand for i in invited]
     return render_template(
         "supplier/matching.html",
         grouped=grouped,
         has_capabilities=has_capabilities,
         replied=replied,
-        posters=rights.poster_labels(current_user, [d for d, _ in grouped]),
+        invited=invited,
+        by_staff={i.invitation.id: invitations.by_staff(i.invitation) for i in invited},
+        can={d.id: rights.demand(current_user, d) for d in shown},
+        posters=rights.poster_labels(current_user, shown),
     )
 
 
@@ -122,28 +128,29 @@ def reply(demand_id: int):
     if d.organization_id == current_user.organization_id:
         flash(_("Your organisation posted this demand; it cannot reply to it."), "error")
         return redirect(url_for("public.demand", demand_id=d.id))
-    if not rights.demand(current_user, d).reply:
-        flash(_("This demand is closed; it no longer takes replies."), "error")
+    can = rights.demand(current_user, d)
+    if not can.reply:
+        if can.replies_closed:
+            flash(_("Replies to this demand closed on %(date)s.", date=format_date(d.deadline)), "error")
+        else:
+            flash(_("This demand is closed; it no longer takes replies."), "error")
         return redirect(url_for("public.demand", demand_id=d.id))
     mine = replies.existing(current_user.organization_id, d.id)
     if mine is not None and mine.status != ReplyStatus.WITHDRAWN:
         flash(_("Your organisation has already replied to this demand."), "info")
         return redirect(url_for("supplier.my_replies") + f"#reply-{mine.id}")
     caps = capabilities.of_organization(current_user.organization_id)
-    form = ReplyForm()
-    form.capability_id.choices = opts([("", _("None in particular"))] + [(str(c.id), c.title) for c in caps])
+    form = _reply_form(caps)
     if request.method == "GET":
         form.contact_name.data = current_user.display_name
         form.contact_email.data = current_user.email
-        best = _best_capability(d.id, caps)
+        invited = invitations.existing(d.id, current_user.organization_id)
+        best = invited.capability_id if invited and invited.capability_id else _best_capability(d.id, caps)
         if best:
             form.capability_id.data = str(best)
     if form.validate_on_submit():
-        data = form_data(form)
-        raw = data.get("capability_id") or ""
-        data["capability_id"] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
         try:
-            r = replies.create(current_user, d, data)
+            r = replies.create(current_user, d, _reply_data(form), _upload(form))
         except Invalid as exc:
             db.session.rollback()
             show_invalid(form, exc)
@@ -151,7 +158,60 @@ def reply(demand_id: int):
             commit()
             flash(_("Reply sent. The company will see it on its demand page."), "success")
             return redirect(url_for("supplier.my_replies") + f"#reply-{r.id}")
-    return render_template("supplier/reply_form.html", form=form, d=d), form_status(form)
+    return render_template("supplier/reply_form.html", form=form, d=d, r=None), form_status(form)
+
+
+@bp.route("/replies/<int:reply_id>/edit", methods=["GET", "POST"])
+def edit_reply(reply_id: int):
+    """The same form, filled in: a reply can be changed until the company opens it."""
+    r = replies.get_own(current_user, reply_id)
+    back_to = url_for("supplier.my_replies") + f"#reply-{r.id}"
+    if not rights.reply(current_user, r).edit:
+        if r.status == ReplyStatus.SENT and r.opened_at is not None:
+            flash(_("The company has opened your reply; it can no longer be changed."), "info")
+        else:
+            flash(_("This reply can no longer be changed."), "info")
+        return redirect(back_to)
+    caps = capabilities.of_organization(current_user.organization_id)
+    form = _reply_form(caps, r if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            replies.update(current_user, r, _reply_data(form), _upload(form),
+                           remove_attachment=bool(form.remove_attachment.data))
+        except Invalid as exc:
+            db.session.rollback()
+            show_invalid(form, exc)
+        else:
+            commit()
+            flash(_("Reply saved."), "success")
+            return redirect(back_to)
+    return render_template("supplier/reply_form.html", form=form, d=r.demand, r=r), form_status(form)
+
+
+def _reply_form(caps, r=None) -> ReplyForm:
+    form = ReplyForm()
+    form.capability_id.choices = opts([("", _("None in particular"))] + [(str(c.id), c.title) for c in caps])
+    form.attachment.description = _("A PDF file of at most %(mb)d MB.", mb=uploads.max_mb())
+    if r is not None:  # editing: start from what was sent
+        for name in ("fit", "cases", "contact_name", "contact_email", "contact_phone"):
+            getattr(form, name).data = getattr(r, name)
+        form.capability_id.data = str(r.capability_id) if r.capability_id else ""
+        form.trl.data = str(r.trl) if r.trl else ""
+        form.cooperation.data = r.cooperation.value if r.cooperation else None
+    return form
+
+
+def _reply_data(form) -> dict:
+    data = form_data(form)
+    raw = data.get("capability_id") or ""
+    data["capability_id"] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    return data
+
+
+def _upload(form):
+    """The uploaded file, or None when none was chosen."""
+    f = form.attachment.data
+    return f if f is not None and getattr(f, "filename", "") else None
 
 
 def _best_capability(demand_id: int, caps) -> int | None:
@@ -170,6 +230,7 @@ def my_replies():
         items=items,
         can={r.id: rights.reply(current_user, r) for r in items},
         posters=rights.poster_labels(current_user, [r.demand for r in items]),
+        trl_labels=TRL_LABELS,
     )
 
 

@@ -81,6 +81,8 @@ def test_core_path_in_chinese_then_english(live, page, tmp_path):
     expect(card.locator(".reasons")).to_contain_text("站台门")
     card.get_by_role("link", name="回复", exact=True).click()
     page.fill("textarea[name=fit]", "We have retrofitted platform screen doors on three metro lines.")
+    page.select_option("select[name=trl]", "7")
+    page.check("input[name=cooperation][value=supply]")
     page.get_by_role("button", name="发送回复").click()
     expect(page.locator("article.reply", has_text="既有线站台门改造")).to_be_visible()
     page.screenshot(path=str(tmp_path / "supplier-replies.png"))
