@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         rematch,
         import_records,
         export_matches,
+        export_table,
         eval_matching,
         send_mail,
     ):
@@ -203,3 +204,37 @@ def send_mail() -> None:
     from .services import mailer
 
     click.echo(mailer.summary(mailer.run()))
+
+
+@click.command("export")
+@click.argument("kind")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--round", "round_id", type=click.IntRange(min=1), default=None,
+              help="Only this collection round (the kinds that have rounds).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the header row and of labels.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_table(kind: str, fmt: str, round_id: int | None, lang: str, output: Path) -> None:
+    """Write one kind of record as a spreadsheet: demands, capabilities, matches, replies,
+    outcomes, map, gaps, strengths, audit or organizations."""
+    from .models import Round
+    from .services import exporting, tables
+
+    table = tables.get(kind)
+    if table is None:
+        raise click.BadParameter(f"choose one of: {', '.join(tables.TABLES)}", param_hint="KIND")
+    if not table.available():
+        raise click.ClickException(f"{kind} needs board/services/{table.needs}.py, which is not installed")
+    if round_id is not None:
+        if "round_id" not in table.filters:
+            raise click.UsageError(f"{kind} is not filtered by round: leave out --round")
+        if db.session.get(Round, round_id) is None:
+            raise click.ClickException(f"No collection round with id {round_id}")
+    header, rows = table.build(tables.Filters(round_id=round_id), lang)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        exporting.write_csv(header, rows, output)
+    else:
+        exporting.write_xlsx(header, rows, output, table.title(lang))
+    click.echo(f"Wrote {len(rows)} rows ({kind}) to {output}", err=True)

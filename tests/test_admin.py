@@ -122,8 +122,14 @@ def test_staff_disable_an_account_and_its_sessions_end(app, make, login):
     staff, company = make.user(Role.STAFF), make.user(Role.COMPANY)
     victim = login(app.test_client(), company)
     c = login(app.test_client(), staff)
-    c.post(f"/admin/users/{company.id}/active")
+    c.post(f"/admin/users/{company.id}/disable")
     resp = victim.get("/company/")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
-    c.post(f"/admin/users/{staff.id}/active")
+    c.post(f"/admin/users/{company.id}/disable")  # the same request again changes nothing
+    with app.app_context():
+        from board.models import AuditEntry, User
+
+        assert db.session.get(User, company.id).active is False
+        assert db.session.query(AuditEntry).filter_by(action="account.disable").count() == 1
+    c.post(f"/admin/users/{staff.id}/disable")
     assert c.get("/admin/").status_code == 200  # staff cannot lock themselves out

@@ -180,6 +180,17 @@ EXPECTED = {
     ("admin.demand", "closed_published"):     "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "closed_unpublished"):   "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "no_demand"):            "login   403     403     403     403     403     403     403     403     404",
+    ("admin.accounts", "-"):                  "login   403     403     403     403     403     403     403     403     200",
+    ("admin.audit_log", "-"):                 "login   403     403     403     403     403     403     403     403     200",
+    ("admin.exports", "-"):                   "login   403     403     403     403     403     403     403     403     200",
+    ("admin.export_file", "export_csv"):      "login   403     403     403     403     403     403     403     403     200",
+    ("admin.import_upload", "-"):             "login   403     403     403     403     403     403     403     403     200",
+    ("admin.merge_organization", "org_a"):    "login   403     403     403     403     403     403     403     403     200",
+    ("admin.merge_organization", "org_b"):    "login   403     403     403     403     403     403     403     403     200",
+    ("admin.merge_organization", "org_c"):    "login   403     403     403     403     403     403     403     403     200",
+    ("admin.merge_organization", "org_d"):    "login   403     403     403     403     403     403     403     403     200",
+    ("admin.merge_organization", "org_s"):    "login   403     403     403     403     403     403     403     403     200",
+    ("admin.merge_organization", "no_org"):   "login   403     403     403     403     403     403     403     403     404",
     ("admin.rounds_list", "-"):               "login   403     403     403     403     403     403     403     403     200",
     ("admin.new_round", "-"):                 "login   403     403     403     403     403     403     403     403     200",
     ("admin.round", "round_closed"):          "login   403     403     403     403     403     403     403     403     200",
@@ -237,6 +248,7 @@ QUERIES = {
     "published": {"status": "published"},
     "closed": {"status": "closed"},
     "bad_status": {"status": "nonsense"},
+    "export_csv": {"kind": "demands", "format": "csv"},
     "css": {"filename": "css/board.css"},
     "no_notice": {"notice_id": 2**31 - 1},
     "no_mail": {"mail_id": 2**31 - 1},
@@ -252,7 +264,7 @@ RECORD_ARGUMENT = {"demand": "demand_id", "capability": "cap_id", "organization"
 
 # Words a page of the other language may legitimately hold: each language's name on the
 # switch is written in that language, and Chinese interface text says "ID" (概念 ID).
-SAME_IN_BOTH = {"zh": {"English", "ID"}, "en": {"中文"}}
+SAME_IN_BOTH = {"zh": {"English", "ID", "Excel", "CSV"}, "en": {"中文"}}
 
 
 # -- the board -------------------------------------------------------------------------
@@ -524,6 +536,40 @@ def lexicon_terms() -> set[str]:
     return out
 
 
+def import_words() -> set[str]:
+    """The import page names the file's columns and the command for larger files."""
+    from board.services import importing
+
+    return {*importing.REQUIRED, *importing.OPTIONAL, "flask", "--app", "board", "import", "PATH",
+            "UTF-8", ".csv", ".xlsx", ".json"}
+
+
+def audit_words() -> set[str]:
+    """The audit log shows the values each entry recorded (field names and codes), and the
+    exports the sweep itself downloads."""
+    from board.models import AuditEntry
+    from board.services import tables
+
+    out = {*tables.TABLES, *tables.QUERY_NAMES, "kind", "format", "filters", "rows", "lang", "xlsx",
+           "csv", "zh", "en"}
+
+    def walk(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                out.add(str(k))
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str):
+            out.add(value)
+
+    for before, after in db.session.execute(sa.select(AuditEntry.before, AuditEntry.after)):
+        walk(before)
+        walk(after)
+    return out
+
+
 # Data some pages show besides the records' text: a record's page lists the keywords the
 # board suggests from its text; the staff lexicon page lists every concept in both languages.
 def both_languages(model_name: str, *fields: str) -> set[str]:
@@ -542,6 +588,8 @@ PAGE_DATA = {
     "company.demand": lambda app: suggested_words(app),
     "supplier.capability": lambda app: suggested_words(app),
     "admin.lexicon": lambda app: lexicon_terms(),
+    "admin.import_upload": lambda app: import_words(),
+    "admin.audit_log": lambda app: audit_words(),
 }
 
 

@@ -1,10 +1,14 @@
-"""Exporting every published demand with its top matches, best first."""
+"""Exporting: every published demand with its top matches (``export-matches``), and the
+writers every spreadsheet export goes through (CSV with a BOM, XLSX), which neutralise any
+cell a spreadsheet could run as a formula."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -114,7 +118,7 @@ def render_text(data: list[dict], fmt: str) -> str:
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for row in _flat(data):
-        writer.writerow(row)
+        writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
 
 
@@ -142,12 +146,101 @@ def write(data: list[dict], fmt: str, path: Path) -> None:
         encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
         path.write_text(render_text(data, fmt), encoding=encoding, newline="")
         return
-    from openpyxl import Workbook
+    write_xlsx(CSV_COLUMNS, _flat(data), path, "matches")
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "matches"
-    ws.append(CSV_COLUMNS)
-    for row in _flat(data):
-        ws.append(row)
-    wb.save(path)
+
+# -- spreadsheet cells -----------------------------------------------------------------
+#: Text starting with one of these may be run as a formula by a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def risky(value) -> bool:
+    """Text a spreadsheet could take for a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def neutralise(value):
+    """Text a spreadsheet could run as a formula, made plain text with a leading quote."""
+    return "'" + value if risky(value) else value
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    """A stored (UTC) time in the board's time zone, without zone (as spreadsheets keep it)."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app, has_app_context
+
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
+    if value.tzinfo is not None:
+        value = value.astimezone(ZoneInfo(zone or "UTC"))
+    return value.replace(tzinfo=None, microsecond=0)
+
+
+def csv_cell(value) -> str | int | float:
+    """One CSV cell: dates as ISO text, times in the board's zone, risky text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dt.datetime):
+        return _local(value).isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return value
+    return neutralise(str(value))
+
+
+def iter_csv(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """A CSV file piece by piece: a BOM (so that Excel reads the Chinese text as UTF-8), the
+    header row, then one line per row."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    yield "\ufeff"
+    writer.writerow([csv_cell(h) for h in header])
+    for n, row in enumerate(rows, start=1):
+        writer.writerow([csv_cell(v) for v in row])
+        if n % 200 == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def write_csv(header: list[str], rows: Iterable[list], path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for part in iter_csv(header, rows):
+            fh.write(part)
+
+
+def write_xlsx(header: list[str], rows: Iterable[list], target, title: str = "export") -> None:
+    """An XLSX workbook with one sheet; ``target`` is a path or a binary file. Every text cell
+    is a plain string cell, never a formula; text that starts like a formula is also marked
+    'quote prefix', so Excel keeps it as text when the cell is edited."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title[:31] or "export")
+    bold = Font(bold=True)
+
+    def cell(value, head: bool = False):
+        if isinstance(value, dt.datetime):
+            value = _local(value)
+        elif value is not None and not isinstance(value, int | float | dt.date):
+            value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str):
+            c.data_type = "s"  # a string, even when it starts with "="
+            if risky(value):
+                c.quotePrefix = True
+        if head:
+            c.font = bold
+        return c
+
+    ws.append([cell(h, head=True) for h in header])
+    for row in rows:
+        ws.append([cell(v) for v in row])
+    wb.save(target)

@@ -220,3 +220,22 @@ def record_outcome(user, d: Demand) -> bool:
 def edit_outcome(user, o) -> bool:
     """Correct a recorded outcome (one of the event's included)."""
     return is_staff(user) and (o.demand is None or demand(user, o.demand).review)
+
+
+# -- accounts (staff console) ---------------------------------------------------------
+@dataclass(frozen=True)
+class AccountRights:
+    change_active: bool = False  # disable or enable it: never one's own account
+    grant_staff: bool = False  # make it a staff account
+    remove_staff: bool = False  # give it back a member role: never one's own staff role
+
+
+def account(user, target) -> AccountRights:
+    if not is_staff(user) or target is None:
+        return AccountRights()
+    own = target.id == user.id
+    return AccountRights(
+        change_active=not own,
+        grant_staff=target.role != Role.STAFF,
+        remove_staff=not own and target.role == Role.STAFF,
+    )

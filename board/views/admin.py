@@ -10,7 +10,7 @@ from ..auth import commit, require_audience
 from ..extensions import db
 from ..forms import ActionForm, ConceptForm, MemberForm, ReasonForm, TermForm, opts
 from ..i18n import loc
-from ..models import MatchStatus, Role, User
+from ..models import MatchStatus, Role
 from ..services import (
     accounts,
     demands,
@@ -255,28 +255,10 @@ def organization(org_id: int):
             members=organizations.members(org),
             activity=organizations.activity([org.id])[org.id],
             form=form,
+            **console_accounts.organization_page(org),
         ),
         form_status(form),
     )
-
-
-@bp.post("/users/<int:user_id>/active")
-def set_user_active(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    if user.id == current_user.id:
-        flash(_("You cannot disable your own account."), "error")
-    else:
-        accounts.set_active(user, not user.active, actor=current_user)
-        commit()
-        flash(
-            _("Account disabled; its sessions have ended.") if not user.active else _("Account enabled."),
-            "success",
-        )
-    return back("admin.organization_list")
 
 
 # -- mail: the outbox, the queue, and what was sent or failed ------------------------------
@@ -333,3 +315,6 @@ def retry_mail(mail_id: int):
 
 from . import console_rounds  # noqa: E402,F401  (routes on this blueprint)
 from . import console_outcomes  # noqa: E402,F401  (routes on this blueprint)
+
+from . import console_data  # noqa: E402,F401  (routes on this blueprint)
+from . import console_accounts  # noqa: E402,F401  (routes on this blueprint)
