@@ -7,6 +7,7 @@ Views, templates and exports ask; none re-derives a rule.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -86,6 +87,9 @@ class DemandRights:
     reply: bool = False  # send a reply now
     replies: bool = False  # read every reply it received
     review: bool = False  # staff: publish, return, approve changes, review matches
+    invite: bool = False  # ask a likely partner to reply (the poster, or staff on its behalf)
+    replies_closed: bool = False  # published, but its reply-by date has passed
+    closing_soon: bool = False  # published, and its reply-by date is at most CLOSING_SOON_DAYS away
 
 
 def demand(user, d: Demand) -> DemandRights:
@@ -98,6 +102,7 @@ def demand(user, d: Demand) -> DemandRights:
     if not see:
         return DemandRights()
     open_ = d.status != DemandStatus.CLOSED
+    window = reply_window(d)
     # An anonymous poster is revealed to a supplier once the company shortlists its reply.
     chosen = d.is_anonymous and is_supplier(user) and d.id in _shortlisted_demands(user)
     poster = owner or staff_sees or not d.is_anonymous or chosen
@@ -112,11 +117,47 @@ def demand(user, d: Demand) -> DemandRights:
         reply=(
             is_supplier(user)
             and not _member_of(user, d.organization_id)
-            and d.status == DemandStatus.PUBLISHED
+            and window == "open"
         ),
         replies=owner or staff_sees,
         review=staff_sees,
+        invite=(owner or staff_sees) and window == "open",
+        replies_closed=window == "past",
+        closing_soon=window == "open" and closing_soon(d),
     )
+
+
+#: A published demand "closes soon" when its reply-by date is this many days away or fewer.
+CLOSING_SOON_DAYS = 3
+
+
+def today() -> dt.date:
+    """Today in the board's time zone (reply-by dates are dates there)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        from zoneinfo import ZoneInfo
+
+        zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
+        return dt.datetime.now(ZoneInfo(zone)).date()
+    return dt.date.today()
+
+
+def reply_window(d: Demand) -> str:
+    """Whether a demand takes replies: "open" (published, reply-by date not passed), "past"
+    (published, its reply-by date has passed) or "shut" (not published, or closed)."""
+    if d.status != DemandStatus.PUBLISHED:
+        return "shut"
+    if d.deadline is not None and d.deadline < today():
+        return "past"
+    return "open"
+
+
+def closing_soon(d: Demand) -> bool:
+    """A published demand still taking replies whose reply-by date is near."""
+    if reply_window(d) != "open" or d.deadline is None:
+        return False
+    return (d.deadline - today()).days <= CLOSING_SOON_DAYS
 
 
 def _shortlisted_demands(user) -> frozenset[int]:
@@ -157,9 +198,11 @@ def poster_labels(user, items) -> dict[int, str]:
 # -- replies -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReplyRights:
-    see: bool = False
+    see: bool = False  # read it, and download its attachment
+    edit: bool = False  # the sender changes it: until the company has opened it
     withdraw: bool = False
     answer: bool = False  # the company shortlists or declines it
+    opens: bool = False  # viewing it counts as the company having opened it
 
 
 def reply(user, r: Reply) -> ReplyRights:
@@ -169,10 +212,45 @@ def reply(user, r: Reply) -> ReplyRights:
     if not (sender or receiver or staff):
         return ReplyRights()
     demand_open = r.demand.status == DemandStatus.PUBLISHED
+    live = r.status != ReplyStatus.WITHDRAWN
     return ReplyRights(
         see=True,
-        withdraw=sender and demand_open and r.status != ReplyStatus.WITHDRAWN,
-        answer=receiver and demand_open and r.status != ReplyStatus.WITHDRAWN,
+        edit=(
+            sender
+            and r.status == ReplyStatus.SENT
+            and r.opened_at is None
+            and reply_window(r.demand) == "open"
+        ),
+        withdraw=sender and demand_open and live,
+        answer=receiver and demand_open and live,
+        opens=receiver and live,
+    )
+
+
+def invitable(user, d: Demand, org_id: int | None) -> bool:
+    """May this user invite one organisation to reply to a demand? Not the poster's own
+    organisation (a firm on both sides does not invite itself)."""
+    return bool(demand(user, d).invite and org_id is not None and org_id != d.organization_id)
+
+
+# -- who is told ---------------------------------------------------------------------
+def members(org_id: int | None, side: str) -> list:
+    """The active accounts of an organisation on one side ("company" or "supplier"):
+    those a notice about that side's business goes to."""
+    import sqlalchemy as sa
+
+    from ..extensions import db
+    from ..models import User
+
+    if org_id is None:
+        return []
+    roles = COMPANY_ROLES if side == "company" else SUPPLIER_ROLES
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.organization_id == org_id, User.role.in_(roles), User.active.is_(True))
+            .order_by(User.id)
+        )
     )
 
 

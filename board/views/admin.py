@@ -8,12 +8,13 @@ from flask_login import current_user
 
 from ..auth import commit, require_audience
 from ..extensions import db
-from ..forms import ActionForm, ConceptForm, MemberForm, ReasonForm, TermForm, opts
+from ..forms import ActionForm, ConceptForm, InviteForm, MemberForm, ReasonForm, TermForm, opts
 from ..i18n import loc
 from ..models import MatchStatus, Role
 from ..services import (
     accounts,
     demands,
+    invitations,
     lexicon_admin,
     matches,
     organizations,
@@ -24,6 +25,7 @@ from ..services import (
 )
 from ..services.errors import Invalid
 from . import back, flash_invalid, form_status, int_arg, show_invalid, text_arg
+from .company import invite_context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_audience("admin"))
@@ -45,7 +47,7 @@ def dashboard():
     )
 
 
-def _demand_page(d, return_form=None, revision_form=None, status: int = 200):
+def _demand_page(d, return_form=None, revision_form=None, status: int = 200, invite_forms=None):
     rev = revisions.pending(d)
     shown = matches.for_demand(d, include_dismissed=True)
     return (
@@ -59,6 +61,8 @@ def _demand_page(d, return_form=None, revision_form=None, status: int = 200):
             changes=revisions.compare(d, rev) if rev else [],
             return_form=return_form or ReasonForm(formdata=None),
             revision_form=revision_form or ReasonForm(formdata=None),
+            # Staff invite likely partners on the poster's behalf.
+            **invite_context(d, shown, "admin.invite", invite_forms),
         ),
         status,
     )
@@ -147,6 +151,28 @@ def dismiss_match(match_id: int):
 @bp.post("/matches/<int:match_id>/reset")
 def reset_match(match_id: int):
     return _review(match_id, MatchStatus.SUGGESTED, _("Match set back to suggested."))
+
+
+@bp.post("/matches/<int:match_id>/invite")
+def invite(match_id: int):
+    """Invite a likely partner to reply, on the poster's behalf."""
+    m = invitations.match_for_invite(current_user, match_id)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _demand_page(m.demand, status=422, invite_forms={m.id: form})
+    try:
+        _inv, created = invitations.invite_for_match(current_user, m, form.message.data or "")
+    except Invalid as exc:
+        db.session.rollback()
+        flash_invalid(exc)
+    else:
+        commit()
+        org = loc(m.capability.organization, "name")
+        if created:
+            flash(_("Invitation sent to %(org)s.", org=org), "success")
+        else:
+            flash(_("%(org)s was already invited.", org=org), "info")
+    return redirect(url_for("admin.demand", demand_id=m.demand_id) + f"#match-{m.id}")
 
 
 @bp.get("/lexicon")
