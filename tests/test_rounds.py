@@ -394,3 +394,37 @@ def test_round_page_lists_its_demands_with_their_stage(app, make, login, data_se
     assert "既有线站台门改造" in html and "已签约" in html  # d1 reached the agreement
     assert "园区职工食堂餐饮外包" in html and "草稿不计" not in html
     assert 'role="img"' in html  # the round's funnel chart
+
+
+def test_two_staff_closing_one_round_at_once_give_one_result(app, make):
+    """Both requests succeed; the round is closed once and each demand carried once."""
+    import threading
+
+    company = make.user(Role.COMPANY)
+    staff = [make.user(Role.STAFF), make.user(Role.STAFF)]
+    old = add_round(app, "第一轮", TODAY - 30 * DAY)
+    new = add_round(app, "第二轮", TODAY + 10 * DAY)
+    demands = [make.demand(company, "published") for _ in range(3)]
+    barrier, errors, results = threading.Barrier(2), [], []
+
+    def close(user_id):
+        try:
+            with app.app_context():
+                user = db.session.get(User, user_id)
+                barrier.wait(timeout=10)
+                results.append(rounds.close_now(user, db.session.get(Round, old), db.session.get(Round, new)))
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=close, args=(s.id,)) for s in staff]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert sorted((r.closed, r.carried) for r in results) == [(False, 0), (True, 3)]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RoundMove)) == 3
+        assert {db.session.get(Demand, d.id).round_id for d in demands} == {new}
+    assert audit_actions(app, object_id=old) == ["round.close", "round.carry"]
