@@ -65,6 +65,8 @@ EXPECTED = {
     ("company.close_demand", "POST"):        "login | 302 /company/demands/{demand_id} | 403 | 403 | 403",
     ("company.accept_suggestions", "POST"):  "login | 302 /company/demands/{demand_id} | 403 | 403 | 403",
     ("company.answer_reply", "POST"):        "login | 422 | 403 | 403 | 403",
+    # The supplier already replied, so inviting it is refused with a message on the page.
+    ("company.invite", "POST"):              "login | 302 /company/demands/{demand_id} | 403 | 403 | 403",
 
     ("supplier.matching", "GET"):            "login | 403 | 200 | 200 | 403",
     ("supplier.profile", "GET"):             "login | 403 | 200 | 200 | 403",
@@ -81,6 +83,11 @@ EXPECTED = {
     ("supplier.reply", "POST"):              "login | 403 | 422 | 302 /supplier/replies | 403",
     ("supplier.my_replies", "GET"):          "login | 403 | 200 | 200 | 403",
     ("supplier.withdraw_reply", "POST"):     "login | 403 | 403 | 302 /supplier/replies | 403",
+    # The company has opened the reply (its demand page comes first): no longer editable.
+    ("supplier.edit_reply", "GET"):          "login | 403 | 403 | 302 /supplier/replies | 403",
+    ("supplier.edit_reply", "POST"):         "login | 403 | 403 | 302 /supplier/replies | 403",
+    # The two parties and staff only, and this reply has no file: 404 for everyone.
+    ("public.reply_attachment", "GET"):      "404 | 404 | 404 | 404 | 404",
 
     ("admin.dashboard", "GET"):              "login | 403 | 403 | 403 | 200",
     ("admin.demand", "GET"):                 "login | 403 | 403 | 403 | 200",
@@ -91,6 +98,7 @@ EXPECTED = {
     ("admin.confirm_match", "POST"):         "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
     ("admin.dismiss_match", "POST"):         "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
     ("admin.reset_match", "POST"):           "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
+    ("admin.invite", "POST"):                "login | 403 | 403 | 403 | 302 /admin/demands/{demand_id}",
     ("admin.lexicon", "GET"):                "login | 403 | 403 | 403 | 200",
     ("admin.add_term", "POST"):              "login | 403 | 403 | 403 | 422",
     ("admin.add_concept", "POST"):           "login | 403 | 403 | 403 | 422",
