@@ -91,11 +91,25 @@ def audit_value(value) -> str:
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
+def _flat(values: dict | None, prefix: str = "") -> dict:
+    """Nested values on one level: {"keep": {"users": 1}} as {"keep.users": 1}."""
+    out = {}
+    for k, v in (values or {}).items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def audit_diff(before: dict | None, after: dict | None) -> list[tuple[str, object, object, bool]]:
-    """(field, before, after, changed) for every field either side holds."""
-    before, after = before or {}, after or {}
-    keys = list(dict.fromkeys([*before, *after]))
-    return [(k, before.get(k), after.get(k), before.get(k) != after.get(k)) for k in keys]
+    """(field, before, after, changed) for the fields either side holds; when an entry has
+    both sides, only the fields that changed."""
+    b, a = _flat(before), _flat(after)
+    rows = [(k, b.get(k), a.get(k), b.get(k) != a.get(k)) for k in dict.fromkeys([*b, *a])]
+    if before is not None and after is not None:
+        rows = [r for r in rows if r[3]] or rows
+    return rows
 
 
 # -- accounts --------------------------------------------------------------------------------
