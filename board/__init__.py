@@ -52,7 +52,7 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = IdConverter
-    from .views import account, admin, api, company, public, supplier
+    from .views import account, admin, api, company, public, supplier, threads
     from .views import auth as auth_views
 
     app.register_blueprint(public.bp)
@@ -61,4 +61,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(supplier.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(threads.bp)
     app.register_blueprint(account.bp)

@@ -9,8 +9,10 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -26,6 +28,7 @@ from wtforms.validators import (
     EqualTo,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     Regexp,
 )
@@ -412,4 +415,82 @@ class ContactForm(Form):
     )
     message = TextAreaField(
         _l("Your message"), filters=[strip], validators=[DataRequired(REQUIRED), length(5000)]
+    )
+
+
+# -- conversations on a reply: messages and meetings ----------------------------------
+#: What a datetime-local input sends (minutes, with or without seconds).
+LOCAL_TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+LOCAL_TIME_MSG = _l("Enter a date and time, such as 2026-05-20 14:30.")
+
+
+class MessageForm(Form):
+    body = TextAreaField(
+        _l("Your message to the other party"), filters=[strip],
+        validators=[DataRequired(REQUIRED), length(4000)],
+    )
+
+
+class MeetingForm(Form):
+    """Times are wall-clock times on the board's timezone; the view turns them into UTC and
+    the service refuses past ones at their field."""
+
+    option_1 = DateTimeLocalField(
+        _l("Time 1"), format=LOCAL_TIME_FORMATS, invalid_value_message=LOCAL_TIME_MSG,
+        validators=[InputRequired(REQUIRED)],
+    )
+    option_2 = DateTimeLocalField(
+        _l("Time 2 (optional)"), format=LOCAL_TIME_FORMATS, invalid_value_message=LOCAL_TIME_MSG,
+        validators=[Optional()],
+    )
+    option_3 = DateTimeLocalField(
+        _l("Time 3 (optional)"), format=LOCAL_TIME_FORMATS, invalid_value_message=LOCAL_TIME_MSG,
+        validators=[Optional()],
+    )
+    duration = IntegerField(
+        _l("Duration (minutes)"),
+        default=60,
+        invalid_value_message=_l("Enter a number of minutes between 30 and 240."),
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(30, 240, message=_l("Enter a number of minutes between 30 and 240.")),
+        ],
+    )
+    place = StringField(
+        _l("Place"), filters=[strip], validators=[Optional(), length(300)],
+        description=_l("An address or a room. Give a place, an online link, or both."),
+    )
+    online_link = StringField(
+        _l("Online meeting link"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Regexp(r"(?i)^https?://\S+$", message=URL_MSG),
+            URL(require_tld=False, message=URL_MSG),
+            length(500),
+        ],
+    )
+    note = TextAreaField(
+        _l("A note for the other party (optional)"), filters=[strip],
+        validators=[Optional(), length(1000)],
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if not self.place.data and not self.online_link.data and not self.online_link.errors:
+            self.place.errors = [*self.place.errors, _l("Give a place, an online link, or both.")]
+            ok = False
+        return ok
+
+
+class AcceptMeetingForm(Form):
+    # Choices (the proposed times) are filled in by the view.
+    option = RadioField(
+        _l("The time that suits you"), choices=[], validators=[InputRequired(_l("Choose one."))]
+    )
+
+
+class DeclineMeetingForm(Form):
+    reason = TextAreaField(
+        _l("Reason (optional)"), filters=[strip], validators=[Optional(), length(1000)]
     )

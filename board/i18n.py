@@ -16,6 +16,7 @@ from .models import (
     DeclineReason,
     DemandStatus,
     MatchStatus,
+    MeetingStatus,
     OrgKind,
     ReplyStatus,
     Role,
@@ -104,6 +105,13 @@ LABELS = {
         MatchStatus.SUGGESTED: _l("Suggested"),
         MatchStatus.CONFIRMED: _l("Recommended by the park"),
         MatchStatus.DISMISSED: _l("Dismissed"),
+    },
+    MeetingStatus: {
+        MeetingStatus.PROPOSED: _l("Awaiting an answer"),
+        MeetingStatus.ACCEPTED: _l("Accepted"),
+        MeetingStatus.DECLINED: _l("Declined"),
+        MeetingStatus.CANCELLED: _l("Cancelled"),
+        MeetingStatus.HELD: _l("Held"),
     },
     Cooperation: {
         Cooperation.JOINT_RD: _l("Joint R&D"),

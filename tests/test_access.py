@@ -17,6 +17,7 @@ AUDIENCE = {
     "supplier": {"supplier", "both"},
     "admin": {"staff"},
     "api": {"company", "both", "supplier", "staff"},
+    "threads": {"company", "both", "supplier", "staff"},
     "account": {"company", "both", "supplier", "staff"},
 }
 # "both" acts on both sides for an organisation of its own, so the company's demand and the
@@ -147,6 +148,18 @@ EXPECTED = {
     ("account.mark_all_read", "POST"):       "login | 302 /account/notices | 302 /account/notices | 302 /account/notices | 302 /account/notices",
     ("account.settings", "GET"):             "login | 200 | 200 | 200 | 200",
     ("account.settings", "POST"):            "login | 302 /account/settings | 302 /account/settings | 302 /account/settings | 302 /account/settings",
+
+    # A reply's conversation: its two parties and staff (who only read, and may mark a meeting
+    # held); anyone else gets a 404. The meeting here is accepted and ahead.
+    ("threads.thread", "GET"):               "login | 200 | 404 | 200 | 200",
+    ("threads.post_message", "POST"):        "login | 422 | 404 | 422 | 403",
+    ("threads.propose_meeting", "POST"):     "login | 422 | 404 | 422 | 403",
+    ("threads.meeting_ics", "GET"):          "login | 200 | 404 | 200 | 200",
+    ("threads.accept_meeting", "POST"):      "login | 302 /replies/{reply_id} | 404 | 302 /replies/{reply_id} | 403",
+    ("threads.decline_meeting", "POST"):     "login | 302 /replies/{reply_id} | 404 | 302 /replies/{reply_id} | 403",
+    ("threads.cancel_meeting", "POST"):      "login | 302 /replies/{reply_id} | 404 | 302 /replies/{reply_id} | 403",
+    ("threads.meeting_held", "POST"):        "login | 302 /replies/{reply_id} | 404 | 302 /replies/{reply_id} | 302 /replies/{reply_id}",
+    ("admin.calendar", "GET"):               "login | 403 | 403 | 403 | 200",
 }
 
 
@@ -167,6 +180,19 @@ def world(app, make, login):
     cap = make.capability(supplier)
     doomed = make.capability(supplier, title="Platform screen door spare parts")
     reply = make.reply(supplier, demand)
+    with app.app_context():  # an accepted meeting a week ahead, on the reply's thread
+        import datetime as dt
+
+        from board.models import Meeting, MeetingStatus, utcnow
+
+        start = utcnow().replace(microsecond=0) + dt.timedelta(days=7)
+        meeting = Meeting(reply_id=reply.id, proposed_by_id=supplier.id, side="supplier",
+                          options=[start.strftime("%Y-%m-%dT%H:%M:%SZ")], duration_minutes=60,
+                          place="会议室", status=MeetingStatus.ACCEPTED, starts_at=start,
+                          answered_by_id=company.id, answered_at=utcnow())
+        db.session.add(meeting)
+        db.session.commit()
+        meeting_id = meeting.id
     with app.app_context():
         match = db.session.query(Match).filter_by(demand_id=demand.id, capability_id=cap.id).first()
         assert match is not None, "the seeded pair should match"
@@ -184,7 +210,8 @@ def world(app, make, login):
         notice_id, mail_id = notice.id, failed.id
     ids = {"demand_id": demand.id, "cap_id": cap.id, "reply_id": reply.id, "match_id": match_id,
            "org_id": company.organization_id, "user_id": bystander.id, "filename": "css/board.css",
-           "notice_id": notice_id, "mail_id": mail_id, "token": "no-such-token"}
+           "notice_id": notice_id, "mail_id": mail_id, "token": "no-such-token",
+           "meeting_id": meeting_id}
     with app.app_context():  # the event's round (closed) and its first agreement, both seeded
         from board.models import Outcome, Round
 

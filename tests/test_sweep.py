@@ -154,6 +154,9 @@ EXPECTED = {
     ("supplier.reply", "closed_unpublished"): "login   403     403     403     403     404     404     404     404     403",
     ("supplier.reply", "no_demand"):          "login   403     403     403     403     404     404     404     404     403",
 
+    ("threads.thread", "no_reply"):           "login   404     404     404     404     404     404     404     404     404",
+    ("threads.meeting_ics", "no_meeting"):    "login   404     404     404     404     404     404     404     404     404",
+
     ("supplier.edit_reply", "no_reply"):      "login   403     403     403     403     404     404     404     404     403",
     ("public.reply_attachment", "no_reply"):  "404     404     404     404     404     404     404     404     404     404",
 
@@ -162,6 +165,9 @@ EXPECTED = {
     ("admin.dashboard", "published"):         "login   403     403     403     403     403     403     403     403     200",
     ("admin.dashboard", "closed"):            "login   403     403     403     403     403     403     403     403     200",
     ("admin.dashboard", "bad_status"):        "login   403     403     403     403     403     403     403     403     404",
+    ("admin.calendar", "-"):                  "login   403     403     403     403     403     403     403     403     200",
+    ("admin.calendar", "month"):              "login   403     403     403     403     403     403     403     403     200",
+    ("admin.calendar", "bad_month"):          "login   403     403     403     403     403     403     403     403     200",
     ("admin.lexicon", "-"):                   "login   403     403     403     403     403     403     403     403     200",
     ("admin.lexicon", "search"):              "login   403     403     403     403     403     403     403     403     200",
     ("admin.organization_list", "-"):         "login   403     403     403     403     403     403     403     403     200",
@@ -248,6 +254,9 @@ QUERIES = {
     "-": {},
     "search": {"q": "站台门"},
     "all": {"status": "all"},
+    "month": {"month": "2026-05"},
+    "bad_month": {"month": "May"},
+    "no_meeting": {"reply_id": 2**31 - 1, "meeting_id": 2**31 - 1},
     "no_reply": {"reply_id": 2**31 - 1},
     "published": {"status": "published"},
     "closed": {"status": "closed"},

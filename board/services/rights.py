@@ -18,9 +18,12 @@ from ..models import (
     DemandStatus,
     Match,
     MatchStatus,
+    Meeting,
+    MeetingStatus,
     Reply,
     ReplyStatus,
     Role,
+    utcnow,
 )
 
 # -- who the user is ---------------------------------------------------------------
@@ -282,6 +285,70 @@ def capability(user, cap: Capability) -> CapabilityRights:
     if own:
         return CapabilityRights(see=True, edit=True)
     return CapabilityRights(see=is_staff(user))
+
+
+# -- conversations: the messages and meetings on a reply ----------------------------
+@dataclass(frozen=True)
+class ConversationRights:
+    see: bool = False  # read it: the two parties and staff (who see every reply)
+    side: str | None = None  # "company", "supplier" or "staff"
+    #: Write messages, propose meetings and answer them: the two parties, unless the reply
+    #: was withdrawn (its thread is then read-only). Staff read but never write.
+    write: bool = False
+    poster: bool = False  # see which organisation posted the demand (and who wrote for it)
+
+
+def conversation_side(user, r: Reply) -> str | None:
+    """The side a user takes in a reply's thread, or None for anyone else. A member of a
+    firm on both sides cannot be on both: a firm never replies to its own demand."""
+    if is_supplier(user) and _member_of(user, r.organization_id):
+        return "supplier"
+    if is_company(user) and _member_of(user, r.demand.organization_id):
+        return "company"
+    if is_staff(user):
+        return "staff"
+    return None
+
+
+def conversation(user, r: Reply) -> ConversationRights:
+    if not reply(user, r).see:
+        return ConversationRights()
+    side = conversation_side(user, r)
+    return ConversationRights(
+        see=True,
+        side=side,
+        write=side in ("company", "supplier") and r.status != ReplyStatus.WITHDRAWN,
+        poster=demand(user, r.demand).poster,
+    )
+
+
+@dataclass(frozen=True)
+class MeetingRights:
+    answer: bool = False  # accept one of its times or decline it
+    cancel: bool = False
+    held: bool = False  # mark it held (records the outcome)
+    calendar: bool = False  # download it as an .ics file
+
+
+def meeting(user, m: Meeting, now=None) -> MeetingRights:
+    """The other party answers a proposal; the proposing side may cancel it meanwhile. Once
+    accepted and started, either party or staff marks it held. Nothing changes on a
+    withdrawn reply."""
+    c = conversation(user, m.reply)
+    if not c.see:
+        return MeetingRights()
+    now = now or utcnow()
+    proposed = m.status == MeetingStatus.PROPOSED
+    started = m.starts_at is not None and m.starts_at <= now
+    open_ = m.reply.status != ReplyStatus.WITHDRAWN
+    return MeetingRights(
+        answer=c.write and proposed and c.side != m.side,
+        cancel=c.write and proposed and c.side == m.side,
+        held=(c.write or (c.side == "staff" and open_))
+        and m.status == MeetingStatus.ACCEPTED
+        and started,
+        calendar=m.status in (MeetingStatus.ACCEPTED, MeetingStatus.HELD),
+    )
 
 
 # -- the staff console: rounds and outcomes ------------------------------------------

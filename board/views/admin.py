@@ -47,6 +47,36 @@ def dashboard():
     )
 
 
+@bp.get("/calendar")
+def calendar():
+    """Accepted and held meetings: from today on and before, or those of one month."""
+    from ..services import conversations
+
+    raw = text_arg("month", 20)
+    month = conversations.parse_month(raw)
+    today = conversations.local_now().date()
+    shown = month or (today.year, today.month)
+    if month:
+        days, upcoming, past = conversations.month_meetings(*month), None, None
+    else:
+        days, (upcoming, past) = None, conversations.upcoming_and_past()
+    return render_template(
+        "admin/calendar.html",
+        month=month,
+        bad_month=bool(raw) and month is None,
+        days=days,
+        upcoming=upcoming,
+        past=past,
+        shown=f"{shown[0]:04d}-{shown[1]:02d}",
+        months={
+            step: "{:04d}-{:02d}".format(*conversations.shift_month(*shown, step))
+            for step in (-1, 1)
+        },
+        month_name=conversations.month_name,
+        ends=conversations.ends_at,
+    )
+
+
 def _demand_page(d, return_form=None, revision_form=None, status: int = 200, invite_forms=None):
     rev = revisions.pending(d)
     shown = matches.for_demand(d, include_dismissed=True)
