@@ -1,5 +1,7 @@
-"""Ranking quality on a labelled set: nDCG@5, precision@3 and distractors in the top 3,
-for the engine and for a plain rapidfuzz baseline on the raw text."""
+"""Ranking quality on a labelled set: nDCG@5, precision@3, distractors in the top 3, recall of
+first-call partners (grade 2) in the top 5, first-call partners missing from the top 10 and
+distractors scoring at or above a floor, for the engine and for a plain rapidfuzz baseline on
+the raw text."""
 
 from __future__ import annotations
 
@@ -13,6 +15,13 @@ from rapidfuzz import fuzz
 
 from .analysis import Doc
 from .engine import Engine
+
+#: Score (0-100) from which a distractor counts as shown above the weak band; the default of
+#: MATCH_REVIEW_FLOOR. Only the engine's scores are on this scale.
+DISTRACTOR_FLOOR = 35.0
+
+#: A ranker returns capability ids best first, or (id, score) pairs best first.
+Ranking = Sequence[Hashable] | Sequence[tuple[Hashable, float]]
 
 
 @dataclass
@@ -30,11 +39,23 @@ class Result:
     precision3: float
     distractors_top3: int
     per_demand: dict[str, list[str]] = field(default_factory=dict)
+    strong_recall5: float = 0.0  # share of grade-2 partners in the top 5 (per demand, averaged)
+    strong_missing10: int = 0  # grade-2 partners not in the top 10, over all demands
+    distractors_floor: int | None = None  # distractors in the top 10 scoring >= floor
+    floor: float | None = None
+    missing: dict[str, list[str]] = field(default_factory=dict)  # demand -> partners not in top 10
 
     def row(self) -> str:
+        above = (
+            f"{self.distractors_floor} (score >= {self.floor:g})"
+            if self.distractors_floor is not None and self.floor is not None
+            else "n/a"
+        )
         return (
             f"{self.name:<22} nDCG@5 {self.ndcg5:.3f}   precision@3 {self.precision3:.3f}   "
-            f"distractors in top 3: {self.distractors_top3}"
+            f"distractors in top 3: {self.distractors_top3}   "
+            f"strong partners: recall@5 {self.strong_recall5:.3f}, "
+            f"missing from top 10: {self.strong_missing10}   distractors above floor: {above}"
         )
 
 
@@ -74,51 +95,107 @@ def precision_at(ranked: Sequence[Hashable], grades: dict, k: int) -> float:
     return sum(1 for r in ranked[:k] if grades.get(r, 0) > 0) / k
 
 
+def strong_recall_at(ranked: Sequence[Hashable], grades: dict, k: int) -> float | None:
+    """Share of the grade-2 partners found in the top k (out of at most k); None without any."""
+    strong = {r for r, g in grades.items() if g >= 2}
+    if not strong:
+        return None
+    return len(strong.intersection(ranked[:k])) / min(len(strong), k)
+
+
+def _ids_and_scores(ranked: Ranking) -> tuple[list[Hashable], list[float] | None]:
+    items = list(ranked)
+    if items and all(
+        isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], (int, float)) for x in items
+    ):
+        return [x[0] for x in items], [float(x[1]) for x in items]
+    return items, None
+
+
 def raw_text(doc: Doc) -> str:
     return " ".join([doc.title, " ".join(doc.keywords), doc.description])
 
 
 def measure(
-    name: str, evalset: EvalSet, rank: Callable[[Doc], list[Hashable]]
+    name: str,
+    evalset: EvalSet,
+    rank: Callable[[Doc], Ranking],
+    floor: float | None = None,
 ) -> Result:
-    ndcgs, precs, distract = [], [], 0
+    """Score one ranker. ``floor`` (on the ranker's score scale) counts the distractors in the
+    top 10 scoring at or above it; it needs a ranker that returns (id, score) pairs."""
+    ndcgs, precs, recalls, distract, missing_n, above = [], [], [], 0, 0, 0
     per: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
+    scored_all = True
     for d in evalset.demands:
         grades = evalset.judgments.get(d.id, {})
-        ranked = rank(d)
+        distractors = evalset.distractors.get(d.id, ())
+        ranked, scores = _ids_and_scores(rank(d))
         per[d.id] = list(ranked[:5])
         ndcgs.append(ndcg_at(ranked, grades, 5))
         precs.append(precision_at(ranked, grades, 3))
-        distract += sum(1 for r in ranked[:3] if r in evalset.distractors.get(d.id, ()))
+        distract += sum(1 for r in ranked[:3] if r in distractors)
+        recall = strong_recall_at(ranked, grades, 5)
+        if recall is not None:
+            recalls.append(recall)
+        lost = sorted(str(r) for r, g in grades.items() if g >= 2 and r not in ranked[:10])
+        if lost:
+            missing[d.id] = lost
+            missing_n += len(lost)
+        if scores is None:
+            scored_all = scored_all and not ranked
+        elif floor is not None:
+            above += sum(
+                1
+                for r, s in zip(ranked[:10], scores[:10], strict=True)
+                if r in distractors and s >= floor
+            )
     n = max(1, len(evalset.demands))
-    return Result(name, sum(ndcgs) / n, sum(precs) / n, distract, per)
+    with_floor = floor is not None and scored_all
+    return Result(
+        name,
+        sum(ndcgs) / n,
+        sum(precs) / n,
+        distract,
+        per,
+        strong_recall5=sum(recalls) / max(1, len(recalls)),
+        strong_missing10=missing_n,
+        distractors_floor=above if with_floor else None,
+        floor=floor if with_floor else None,
+        missing=missing,
+    )
 
 
-def baseline_ranker(evalset: EvalSet) -> Callable[[Doc], list[Hashable]]:
+def baseline_ranker(evalset: EvalSet) -> Callable[[Doc], list[tuple[Hashable, float]]]:
     texts = [(c.id, raw_text(c)) for c in evalset.capabilities]
 
-    def rank(d: Doc) -> list[Hashable]:
+    def rank(d: Doc) -> list[tuple[Hashable, float]]:
         q = raw_text(d)
         scored = [(fuzz.token_set_ratio(q, t), cid) for cid, t in texts]
         scored.sort(key=lambda x: (-x[0], str(x[1])))
-        return [cid for _, cid in scored]
+        return [(cid, float(s)) for s, cid in scored]
 
     return rank
 
 
-def engine_ranker(engine: Engine, evalset: EvalSet) -> Callable[[Doc], list[Hashable]]:
+def engine_ranker(
+    engine: Engine, evalset: EvalSet
+) -> Callable[[Doc], list[tuple[Hashable, float]]]:
     index = engine.new_index()
     for c in evalset.capabilities:
         index.add(c.id, engine.analyze(c))
 
-    def rank(d: Doc) -> list[Hashable]:
-        return [r.id for r in engine.search(engine.analyze(d), index, top_k=10)]
+    def rank(d: Doc) -> list[tuple[Hashable, float]]:
+        return [(r.id, r.score) for r in engine.search(engine.analyze(d), index, top_k=10)]
 
     return rank
 
 
-def run(engine: Engine, evalset: EvalSet) -> tuple[Result, Result]:
+def run(engine: Engine, evalset: EvalSet, floor: float = DISTRACTOR_FLOOR) -> tuple[Result, Result]:
+    """The engine and the baseline on one set; the score floor applies to the engine only
+    (the baseline's token_set_ratio is not on the engine's scale)."""
     return (
-        measure("engine", evalset, engine_ranker(engine, evalset)),
+        measure("engine", evalset, engine_ranker(engine, evalset), floor=floor),
         measure("baseline token_set_ratio", evalset, baseline_ranker(evalset)),
     )
