@@ -80,6 +80,9 @@ def load(overrides: dict | None = None) -> dict:
         "PAGE_SIZE": _int("BOARD_PAGE_SIZE", 20),
         "MATCH_TOP_K": _int("MATCH_TOP_K", 10),
         "MATCH_THRESHOLD": _int("MATCH_THRESHOLD", 20),
+        #: Review bands: below the floor a match is weak; from MATCH_STRONG on it is strong.
+        "MATCH_REVIEW_FLOOR": _int("MATCH_REVIEW_FLOOR", 35),
+        "MATCH_STRONG": _int("MATCH_STRONG", 60),
         "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(DATA_ROOT / "seed" / "lexicon.tsv"),
         "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 14 * 24),

@@ -62,7 +62,7 @@ def test_confirm_and_dismiss_matches(app, make, login):
     assert "badge-confirmed" in board and d.title in board
     owner = login(app.test_client(), company)
     assert cap.title in owner.get(f"/company/demands/{d.id}").get_data(as_text=True)
-    c.post(f"/admin/matches/{m.id}/dismiss")
+    c.post(f"/admin/matches/{m.id}/dismiss", data={"reason": "方向不符"})
     assert d.title not in s.get("/supplier/").get_data(as_text=True)
     assert cap.title not in owner.get(f"/company/demands/{d.id}").get_data(as_text=True)
     # A review survives the next refresh of the demand's matches (approving an edit rescores).

@@ -126,7 +126,7 @@ def test_top_k_counts_only_unreviewed_matches_on_every_path(crowded, login):
     assert len(suggested(app, d.id)) == 2
     with app.app_context():
         m = db.session.query(Match).filter_by(demand_id=d.id, status=MatchStatus.SUGGESTED).first()
-    staff.post(f"/admin/matches/{m.id}/dismiss")
+    staff.post(f"/admin/matches/{m.id}/dismiss", data={"reason": "方向不符"})
     assert len(suggested(app, d.id)) == 2  # the next capability takes the dismissed one's place
 
 

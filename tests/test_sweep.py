@@ -189,6 +189,13 @@ EXPECTED = {
     ("admin.demand", "closed_published"):     "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "closed_unpublished"):   "login   403     403     403     403     403     403     403     403     200",
     ("admin.demand", "no_demand"):            "login   403     403     403     403     403     403     403     403     404",
+    ("admin.match_queue", "-"):               "login   403     403     403     403     403     403     403     403     200",
+    ("admin.match_queue", "all"):             "login   403     403     403     403     403     403     403     403     200",
+    ("admin.industry_map_page", "-"):         "login   403     403     403     403     403     403     403     403     200",
+    ("admin.gaps", "-"):                      "login   403     403     403     403     403     403     403     403     200",
+    ("admin.strengths", "-"):                 "login   403     403     403     403     403     403     403     403     200",
+    ("admin.capability_list", "-"):           "login   403     403     403     403     403     403     403     403     200",
+    ("admin.organization_list", "tagged"):    "login   403     403     403     403     403     403     403     403     200",
     ("admin.accounts", "-"):                  "login   403     403     403     403     403     403     403     403     200",
     ("admin.audit_log", "-"):                 "login   403     403     403     403     403     403     403     403     200",
     ("admin.exports", "-"):                   "login   403     403     403     403     403     403     403     403     200",
@@ -261,6 +268,7 @@ QUERIES = {
     "published": {"status": "published"},
     "closed": {"status": "closed"},
     "bad_status": {"status": "nonsense"},
+    "tagged": {"tag": "chain_leader"},
     "export_csv": {"kind": "demands", "format": "csv"},
     "css": {"filename": "css/board.css"},
     "no_notice": {"notice_id": 2**31 - 1},
@@ -394,7 +402,7 @@ def build_board(app) -> Board:
             sa.select(Match).where(Match.demand_id == public.id))}
         assert {cap_zh.id, cap_en.id} <= set(by_cap), "both capabilities should match the demand"
         matches.review(by_cap[cap_zh.id].id, MatchStatus.CONFIRMED, staff)
-        matches.review(by_cap[cap_en.id].id, MatchStatus.DISMISSED, staff)
+        matches.review(by_cap[cap_en.id].id, MatchStatus.DISMISSED, staff, reason="只做英文资料，不符合需求")
         db.session.commit()
 
         # The states the sweep relies on really are there.
@@ -601,6 +609,10 @@ PAGE_DATA = {
     "company.demand": lambda app: suggested_words(app),
     "supplier.capability": lambda app: suggested_words(app),
     "admin.lexicon": lambda app: lexicon_terms(),
+    # The industry map and its lists name lexicon concepts.
+    "admin.industry_map_page": lambda app: lexicon_terms(),
+    "admin.gaps": lambda app: lexicon_terms(),
+    "admin.strengths": lambda app: lexicon_terms(),
     "admin.import_upload": lambda app: import_words(),
     "admin.audit_log": lambda app: audit_words(),
 }

@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload, undefer
 
 from ..extensions import db
 from ..matching import Analysis, Engine, rank_candidates
 from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
 from . import announce, audit, rights
-from .errors import NotFound
+from .errors import Invalid, NotFound
 from .matcher import get_engine, to_doc
 
 ACTIVE_DEMAND = (DemandStatus.DRAFT, DemandStatus.SUBMITTED, DemandStatus.PUBLISHED)
@@ -386,21 +387,76 @@ def for_supplier(org_id: int, limit: int = 500) -> list[tuple[Demand, list[Match
     )
 
 
-def review(match_id: int, status: MatchStatus, staff_user) -> Match:
-    """Confirm, dismiss or reset a match; the demand's other suggestions are re-ranked so
-    that it keeps K of them."""
+class AlreadyReviewed(Invalid):
+    """Another staff member changed the match first; nothing was written."""
+
+
+def _last_reviewer(m: Match) -> str:
+    """Who last changed a match's status, from the audit log (else the stored reviewer)."""
+    from ..models import AuditEntry, User
+
+    entry = db.session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.object_type == Match.__tablename__, AuditEntry.object_id == m.id,
+               AuditEntry.action.like("match.%"))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    if entry is not None and (entry.actor or entry.actor_email):
+        return entry.actor.display_name if entry.actor else entry.actor_email
+    reviewer = db.session.get(User, m.reviewed_by_id) if m.reviewed_by_id else None
+    return reviewer.display_name if reviewer else _("another staff member")
+
+
+def review(match_id: int, status: MatchStatus, staff_user, *, reason: str | None = None,
+           expected: MatchStatus | None = None, refresh: bool = True) -> Match:
+    """Confirm, dismiss (with a reason) or reset a match; the demand's other suggestions are
+    re-ranked so that it keeps K of them (``refresh=False`` leaves that to the caller).
+
+    The change is one conditional UPDATE from the status the reviewer saw (``expected``,
+    else the one loaded now): when two staff act at once, the first wins and the second
+    gets ``AlreadyReviewed`` naming who did it, with nothing written."""
+    from ..i18n import label
+
     m = db.session.get(Match, match_id)
     if m is None or not rights.demand(staff_user, m.demand).review:
         raise NotFound()
-    before = {"status": m.status}
-    m.status = status
-    m.reviewed_by = staff_user if status in REVIEWED else None
-    m.reviewed_at = utcnow() if status in REVIEWED else None
-    audit.record(staff_user, f"match.{status.value}", m, before=before, after={"status": status})
+    reason = (reason or "").strip() or None
+    if status == MatchStatus.DISMISSED and not reason:
+        raise Invalid(_("Give a reason for dismissing this match."), field="reason")
+    # Reviews of one demand's matches run one at a time (its suggestions are re-ranked).
+    db.session.execute(sa.select(Demand.id).where(Demand.id == m.demand_id).with_for_update())
+    expected = MatchStatus(expected) if expected else m.status
+    reviewed = status in REVIEWED
+    changed = 0
+    if expected != status:
+        changed = db.session.execute(
+            sa.update(Match)
+            .where(Match.id == m.id, Match.status == expected)
+            .values(
+                status=status,
+                reviewed_by_id=staff_user.id if reviewed else None,
+                reviewed_at=utcnow() if reviewed else None,
+                dismiss_reason=reason if status == MatchStatus.DISMISSED else None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    m = db.session.get(Match, match_id, populate_existing=True)
+    if m is None:
+        raise AlreadyReviewed(_("This match is no longer on the list: the demand's matches were refreshed."))
+    if changed != 1:
+        raise AlreadyReviewed(
+            _("Already reviewed by %(name)s: the match is now “%(status)s”. Nothing was changed.",
+              name=_last_reviewer(m), status=label(m.status))
+        )
+    after = {"status": status}
+    if status == MatchStatus.DISMISSED:
+        after["dismiss_reason"] = reason
+    audit.record(staff_user, f"match.{status.value}", m, before={"status": expected}, after=after)
     db.session.flush()
-    if status == MatchStatus.CONFIRMED and before["status"] != MatchStatus.CONFIRMED:
+    if status == MatchStatus.CONFIRMED and expected != MatchStatus.CONFIRMED:
         announce.match_confirmed(m, staff_user)
-    if m.demand.status in ACTIVE_DEMAND:
+    if refresh and m.demand.status in ACTIVE_DEMAND:
         refresh_demand(m.demand)
     return m
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Capability, Demand, Organization, User
+from ..models import Capability, Demand, Organization, OrgTag, User, organization_tag
+from . import audit, rights
 from .demands import Page, paginate
-from .errors import NotFound
+from .errors import Forbidden, NotFound
 
 
 def get(org_id: int) -> Organization:
@@ -17,9 +18,14 @@ def get(org_id: int) -> Organization:
     return org
 
 
-def search(q: str, page: int, per_page: int = 30) -> Page:
+def search(q: str, page: int, per_page: int = 30, tag: OrgTag | None = None) -> Page:
     # Organisations merged into another are hidden from lists.
     query = sa.select(Organization).where(Organization.merged_into_id.is_(None)).order_by(Organization.name)
+    if tag is not None:
+        query = query.where(
+            sa.exists().where(organization_tag.c.organization_id == Organization.id,
+                              organization_tag.c.tag == tag.value)
+        )
     if q:
         like = f"%{q.replace('%', '').replace('_', '')[:50]}%"
         query = query.where(sa.or_(Organization.name.ilike(like), Organization.name_en.ilike(like)))
@@ -46,6 +52,55 @@ def members(org: Organization) -> list[User]:
     return list(
         db.session.scalars(sa.select(User).where(User.organization_id == org.id).order_by(User.id))
     )
+
+
+# -- tags: chain leaders (链长单位), investment targets (招商目标), alliance members ----------
+def tags_of(org_ids: list[int]) -> dict[int, list[OrgTag]]:
+    """The tags of some organisations, in the enum's order."""
+    out: dict[int, list[OrgTag]] = {i: [] for i in org_ids}
+    if not org_ids:
+        return out
+    rows = db.session.execute(
+        sa.select(organization_tag.c.organization_id, organization_tag.c.tag).where(
+            organization_tag.c.organization_id.in_(org_ids)
+        )
+    )
+    known = {t.value: t for t in OrgTag}
+    for org_id, tag in rows:
+        if tag in known:
+            out[org_id].append(known[tag])
+    order = list(OrgTag)
+    return {i: sorted(tags, key=order.index) for i, tags in out.items()}
+
+
+def set_tag(actor: User, org: Organization, tag: OrgTag, on: bool) -> bool:
+    """Tag an organisation or take the tag off; True when something changed. Idempotent:
+    two staff doing the same at once leave one row and one audit entry, with no error."""
+    if not rights.is_staff(actor):
+        raise Forbidden()
+    tag = OrgTag(tag)
+    before = [t.value for t in tags_of([org.id])[org.id]]
+    if on:
+        if db.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(organization_tag).values(organization_id=org.id, tag=tag.value)
+        stmt = stmt.on_conflict_do_nothing().returning(organization_tag.c.tag)
+        changed = db.session.execute(stmt).first() is not None
+    else:
+        changed = db.session.execute(
+            sa.delete(organization_tag).where(
+                organization_tag.c.organization_id == org.id, organization_tag.c.tag == tag.value
+            )
+        ).rowcount == 1
+    if changed:
+        after = [t.value for t in OrgTag if t.value in before or t == tag] if on else [
+            t for t in before if t != tag.value]
+        audit.record(actor, "organization.tag" if on else "organization.untag", org,
+                     before={"tags": before}, after={"tags": after})
+        db.session.flush()
+    return changed
 
 
 # -- accounts (staff console): list, disable and enable, the staff role --------------------

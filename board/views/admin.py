@@ -162,10 +162,7 @@ def return_changes(demand_id: int):
 def _review(match_id: int, status: MatchStatus, message: str):
     if not ActionForm().validate_on_submit():
         abort(400)
-    m = matches.review(match_id, status, current_user)
-    commit()
-    flash(message, "success")
-    return back("admin.demand", demand_id=m.demand_id)
+    return console_review.review_one(match_id, status, message)
 
 
 @bp.post("/matches/<int:match_id>/confirm")
@@ -275,12 +272,15 @@ def add_concept():
 @bp.get("/organizations")
 def organization_list():
     q = text_arg("q", 50)
-    page = organizations.search(q, int_arg("page", 1))
+    tag = console_map.tag_arg()
+    page = organizations.search(q, int_arg("page", 1), tag=tag)
     return render_template(
         "admin/organizations.html",
         q=q,
         page=page,
         activity=organizations.activity([o.id for o in page.items]),
+        tag=tag,
+        tags=organizations.tags_of([o.id for o in page.items]),
     )
 
 
@@ -311,6 +311,7 @@ def organization(org_id: int):
             members=organizations.members(org),
             activity=organizations.activity([org.id])[org.id],
             form=form,
+            tags=organizations.tags_of([org.id])[org.id],
             **console_accounts.organization_page(org),
         ),
         form_status(form),
@@ -374,3 +375,6 @@ from . import console_outcomes  # noqa: E402,F401  (routes on this blueprint)
 
 from . import console_data  # noqa: E402,F401  (routes on this blueprint)
 from . import console_accounts  # noqa: E402,F401  (routes on this blueprint)
+
+from . import console_review  # noqa: E402,F401  (routes on this blueprint)
+from . import console_map  # noqa: E402,F401  (routes on this blueprint)
