@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         export_matches,
         export_table,
         eval_matching,
+        lexicon_check,
         send_mail,
     ):
         app.cli.add_command(cmd)
@@ -195,6 +196,21 @@ def eval_matching(path: Path) -> None:
     click.echo(engine_result.row())
     click.echo(baseline.row())
     click.echo(f"difference in nDCG@5: {engine_result.ndcg5 - baseline.ndcg5:+.3f}")
+
+
+@click.command("lexicon-check")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def lexicon_check(path: Path | None) -> None:
+    """Check a lexicon file (default: the board's): duplicate terms, terms in two concepts,
+    concepts without a Chinese or an English term, broader cycles and missing broader
+    concepts, compounds without heads. Exits 1 when there is any problem."""
+    from .matching.lexicon_check import check_file, render
+
+    report = check_file(path or current_app.config["LEXICON_PATH"])
+    click.echo(render(report))
+    if not report.ok:
+        sys.exit(1)
 
 
 @click.command("send-mail")

@@ -1,5 +1,11 @@
 """The domain lexicon: concepts with Chinese terms, English terms and abbreviations,
-a broader concept, and a specificity weight."""
+a broader concept, a specificity weight and a domain.
+
+Domains: ``rail`` (the concept belongs to rail transit: finding it is rail context), ``general``
+(used in every industry: a general concept whose broader concept is a rail concept stands for
+that rail concept only in a record with rail context, and elsewhere has no broader concept) and
+``other`` (another industry's setting or product). An empty domain is inherited from the broader
+concept (``general`` at the top)."""
 
 from __future__ import annotations
 
@@ -14,7 +20,9 @@ from .tokenize import is_cjk, term_key
 
 SEGMENTS = ("design", "construction", "equipment", "operation", "control")
 THEMES = ("information", "low_carbon", "intelligent_equipment")
-COLUMNS = ["id", "broader", "segments", "themes", "weight", "zh", "en", "abbr"]
+DOMAINS = ("rail", "general", "other")
+#: The domain column is last and may be left out (then every domain is inherited).
+COLUMNS = ["id", "broader", "segments", "themes", "weight", "zh", "en", "abbr", "domain"]
 
 #: Specificity of a concept that has narrower concepts, when none is given.
 PARENT_WEIGHT = 0.6
@@ -37,6 +45,7 @@ class Concept:
     zh: tuple[str, ...] = ()
     en: tuple[str, ...] = ()
     abbr: tuple[str, ...] = ()
+    domain: str | None = None  # rail, general or other; None: inherited (resolved by Lexicon)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -67,43 +76,57 @@ def _codes(cell: str | None, allowed: tuple[str, ...], where: str) -> frozenset[
     return codes
 
 
-def read_tsv(path: str | Path) -> list[Concept]:
-    concepts: list[Concept] = []
+def read_rows(path: str | Path) -> list[tuple[int, list[str]]]:
+    """The data rows of a lexicon file (comments and blank lines left out), with their line
+    numbers; the header is checked and not returned."""
     with open(path, encoding="utf-8", newline="") as fh:
-        lines = [ln for ln in fh if ln.strip() and not ln.startswith("#")]
-    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
-    header = next(reader, None)
-    if header != COLUMNS:
+        numbered = [(n, ln) for n, ln in enumerate(fh, start=1) if ln.strip() and not ln.startswith("#")]
+    reader = csv.reader([ln for _, ln in numbered], delimiter="\t", quoting=csv.QUOTE_NONE)
+    rows = [(n, row) for (n, _), row in zip(numbered, reader, strict=True)]
+    if not rows:
+        raise LexiconError(f"{path}: header must be {COLUMNS}, got nothing")
+    header = rows[0][1]
+    if header not in (COLUMNS, COLUMNS[:-1]):
         raise LexiconError(f"{path}: header must be {COLUMNS}, got {header}")
-    for n, row in enumerate(reader, start=2):
-        where = f"{Path(path).name} data line {n}"
-        if len(row) != len(COLUMNS):
-            raise LexiconError(f"{where}: expected {len(COLUMNS)} columns, got {len(row)}")
-        cid, broader, segs, themes, weight, zh, en, abbr = (c.strip() for c in row)
-        zh_terms, en_terms = _split(zh), _split(en)
-        if not cid or not zh_terms or not en_terms:
-            raise LexiconError(f"{where}: id, a Chinese and an English term are required")
-        try:
-            w = float(weight) if weight else None
-        except ValueError as exc:
-            raise LexiconError(f"{where}: weight {weight!r} is not a number") from exc
-        if w is not None and not 0 < w <= 1:
-            raise LexiconError(f"{where}: weight must be in (0, 1]")
-        concepts.append(
-            Concept(
-                id=cid,
-                label_zh=zh_terms[0],
-                label_en=en_terms[0],
-                broader=broader or None,
-                segments=_codes(segs, SEGMENTS, where),
-                themes=_codes(themes, THEMES, where),
-                weight=w,
-                zh=zh_terms,
-                en=en_terms,
-                abbr=_split(abbr),
-            )
-        )
-    return concepts
+    return rows[1:]
+
+
+def parse_row(row: list[str], where: str, strict: bool = True) -> Concept:
+    """One data row as a concept. ``strict`` requires an id, a Chinese and an English term."""
+    if len(row) == len(COLUMNS) - 1:
+        row = [*row, ""]  # no domain cell: inherited
+    if len(row) != len(COLUMNS):
+        raise LexiconError(f"{where}: expected {len(COLUMNS)} columns, got {len(row)}")
+    cid, broader, segs, themes, weight, zh, en, abbr, domain = (c.strip() for c in row)
+    zh_terms, en_terms = _split(zh), _split(en)
+    if not cid or (strict and (not zh_terms or not en_terms)):
+        raise LexiconError(f"{where}: id, a Chinese and an English term are required")
+    try:
+        w = float(weight) if weight else None
+    except ValueError as exc:
+        raise LexiconError(f"{where}: weight {weight!r} is not a number") from exc
+    if w is not None and not 0 < w <= 1:
+        raise LexiconError(f"{where}: weight must be in (0, 1]")
+    if domain and domain not in DOMAINS:
+        raise LexiconError(f"{where}: domain must be one of {DOMAINS}, got {domain!r}")
+    return Concept(
+        id=cid,
+        label_zh=zh_terms[0] if zh_terms else "",
+        label_en=en_terms[0] if en_terms else "",
+        broader=broader or None,
+        segments=_codes(segs, SEGMENTS, where),
+        themes=_codes(themes, THEMES, where),
+        weight=w,
+        zh=zh_terms,
+        en=en_terms,
+        abbr=_split(abbr),
+        domain=domain or None,
+    )
+
+
+def read_tsv(path: str | Path) -> list[Concept]:
+    name = Path(path).name
+    return [parse_row(row, f"{name} line {n}") for n, row in read_rows(path)]
 
 
 @dataclass
@@ -113,6 +136,9 @@ class Lexicon:
     lookup: dict[str, tuple[str, ...]] = field(init=False)
     latin_words: tuple[str, ...] = field(init=False)
     cjk_terms: tuple[str, ...] = field(init=False)
+    #: keys that stand for several concepts (abbreviations such as EMC): resolved in context
+    ambiguous: dict[str, tuple[str, ...]] = field(init=False)
+    parents: frozenset[str] = field(init=False)  # concepts with narrower ones
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -120,7 +146,14 @@ class Lexicon:
             if c.broader and c.broader not in self.concepts:
                 raise LexiconError(f"concept {c.id}: broader {c.broader!r} is not defined")
         self._check_cycles()
-        has_children = {c.broader for c in self.concepts.values() if c.broader}
+        self.concepts = {cid: self._with_domain(cid) for cid in self.concepts}
+        self._ancestors: dict[str, tuple[str, ...]] = {}
+        # A general word under a rail concept is its rail sense, not a narrower concept.
+        has_children = {
+            c.broader for c in self.concepts.values()
+            if c.broader and not (c.domain == "general" and self.concepts[c.broader].domain != "general")
+        }
+        self.parents = frozenset(has_children)
         self.weights = {
             cid: c.weight
             if c.weight is not None
@@ -141,15 +174,28 @@ class Lexicon:
                 if is_cjk(folded):
                     cjk.update(p for p in folded.split() if is_cjk(p))
         self.lookup = {k: tuple(v) for k, v in lookup.items()}
+        self.ambiguous = {k: v for k, v in self.lookup.items() if len(v) > 1}
         self.latin_words = tuple(
-            sorted(k for k in self.lookup if k.isascii() and k.isalpha() and len(k) >= 5)
+            sorted(
+                k for k in self.lookup
+                if k.isascii() and k.isalpha() and len(k) >= 7 and k not in self.ambiguous
+            )
         )
         self.cjk_terms = tuple(sorted(cjk))
         digest = hashlib.sha1()
         for cid in sorted(self.concepts):
             c = self.concepts[cid]
-            digest.update(repr((cid, c.broader, self.weights[cid], c.terms)).encode())
+            digest.update(repr((cid, c.broader, self.weights[cid], c.terms, c.domain)).encode())
         self.version = digest.hexdigest()[:12]
+
+    def _with_domain(self, cid: str) -> Concept:
+        """The concept with its domain resolved: its own, else its broader concept's."""
+        c = self.concepts[cid]
+        cur: Concept | None = c
+        while cur is not None and cur.domain is None:
+            cur = self.concepts[cur.broader] if cur.broader else None
+        domain = cur.domain if cur is not None else "general"
+        return c if c.domain == domain else replace(c, domain=domain)
 
     def _check_cycles(self) -> None:
         for cid in self.concepts:
@@ -192,12 +238,46 @@ class Lexicon:
         return cls(by_id)
 
     def ancestors(self, cid: str) -> list[str]:
+        """Every broader concept, nearest first (for a general concept, through its rail sense)."""
         out: list[str] = []
         cur = self.concepts[cid].broader
         while cur:
             out.append(cur)
             cur = self.concepts[cur].broader
         return out
+
+    def sense(self, cid: str) -> str | None:
+        """The rail concept a general concept stands for in a record with rail context: the
+        first rail concept on its broader chain, reached through general concepts only."""
+        cache = self.__dict__.setdefault("_sense", {})
+        if cid in cache:
+            return cache[cid]
+        found = None
+        if self.concepts[cid].domain == "general":
+            for anc in self.ancestors(cid):
+                domain = self.concepts[anc].domain
+                if domain != "general":
+                    found = anc if domain == "rail" else None
+                    break
+        cache[cid] = found
+        return found
+
+    def plain_ancestors(self, cid: str) -> tuple[str, ...]:
+        """Broader concepts that hold in any record: a general concept's chain stops before
+        its rail sense (that link needs rail context)."""
+        got = self._ancestors.get(cid)
+        if got is None:
+            chain = self.ancestors(cid)
+            if self.concepts[cid].domain == "general":
+                for i, anc in enumerate(chain):
+                    if self.concepts[anc].domain != "general":
+                        chain = chain[:i]
+                        break
+            got = self._ancestors[cid] = tuple(chain)
+        return got
+
+    def in_subtree(self, cid: str, root: str) -> bool:
+        return cid == root or root in self.ancestors(cid)
 
     def find(self, term: str) -> tuple[str, ...]:
         """Concept ids a term (in any language or form) stands for."""
