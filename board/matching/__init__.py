@@ -4,10 +4,10 @@ normalize -> tokenize -> lexicon lookup (analysis) -> score; index for candidate
 
 from .analysis import Analysis, Doc
 from .engine import Engine, Ranked, Suggestion
-from .index import MemoryIndex, index_keys, rank_candidates
+from .index import MemoryIndex, index_keys, rank_candidates, term_index_key
 from .lexicon import Concept, ExtraTerm, Lexicon, LexiconError
 from .normalize import fold, normalise
-from .score import Scored, Weights
+from .score import Scored, TermStats, Weights
 
 __all__ = [
     "Analysis",
@@ -21,9 +21,11 @@ __all__ = [
     "Ranked",
     "Scored",
     "Suggestion",
+    "TermStats",
     "Weights",
     "fold",
     "index_keys",
     "normalise",
     "rank_candidates",
+    "term_index_key",
 ]

@@ -53,6 +53,8 @@ class FieldAnalysis:
     concepts: dict[str, list[str]] = field(default_factory=dict)  # concept -> surfaces
     fuzzy: set[str] = field(default_factory=set)  # concepts found only by a near spelling
     terms: list[str] = field(default_factory=list)  # remaining folded terms
+    #: words standing for several concepts, (key, surface, candidates): resolved by the record
+    ambiguous: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list, repr=False)
 
     def add(self, cid: str, surface: str, fuzzy: bool = False) -> None:
         surfaces = self.concepts.get(cid)
@@ -102,15 +104,61 @@ class Analysis:
 
 
 class Analyzer:
-    def __init__(self, lexicon: Lexicon, segmenter: Segmenter | None = None):
+    def __init__(
+        self, lexicon: Lexicon, segmenter: Segmenter | None = None, generic_cutoff: float = 0.2
+    ):
         self.lexicon = lexicon
         self.segmenter = segmenter or Segmenter(lexicon.cjk_terms)
         self.max_key_len = max((len(k) for k in lexicon.lookup), default=0)
+        self.generic_cutoff = generic_cutoff
         self._fuzzy_cache: dict[str, str | None] = {}
 
     def analyze(self, doc: Doc, version: str) -> Analysis:
         fields = {name: self.analyze_text(doc.field_text(name)) for name in FIELDS}
+        self._resolve(fields)
         return Analysis(fields, doc.segment, frozenset(doc.themes), version)
+
+    # -- words with several meanings ---------------------------------------------------------
+    def _family(self, cid: str) -> set[str]:
+        """A concept and its broader concepts, generic words left out."""
+        lex = self.lexicon
+        return {cid} | {a for a in lex.ancestors(cid) if lex.weights[a] >= self.generic_cutoff}
+
+    def _support(self, candidate: str, context: set[str]) -> float:
+        """How much the rest of the record speaks for one meaning: the same concept named in
+        full, a narrower or broader one, or one in the same family."""
+        lex = self.lexicon
+        fam = self._family(candidate)
+        got = 0.0
+        for c in context:
+            if c == candidate:
+                got += 4
+            elif candidate in lex.ancestors(c) or c in lex.ancestors(candidate):
+                got += 2
+            elif fam & self._family(c):
+                got += 1
+        return got
+
+    def _resolve(self, fields: dict[str, FieldAnalysis]) -> None:
+        """Give each ambiguous word the meaning its neighbours support; a word no meaning
+        wins for stays a plain word (no concept named, so no reason can be wrong)."""
+        pending = [(fa, amb) for fa in fields.values() for amb in fa.ambiguous]
+        if not pending:
+            return
+        lex = self.lexicon
+        context = {
+            c for fa in fields.values() for c in fa.concepts
+            if lex.weights.get(c, 0) >= self.generic_cutoff
+        }
+        for fa, (key, surface, candidates) in pending:
+            ranked = sorted(((self._support(c, context), c) for c in candidates), reverse=True)
+            best, second = ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0
+            if best > 0 and best > second:
+                fa.add(ranked[0][1], surface)
+            elif key not in fa.terms and len(fa.terms) < MAX_TERMS_PER_FIELD:
+                fa.terms.append(key)
+        for fa in fields.values():
+            fa.ambiguous = []
 
     def analyze_text(self, text: str) -> FieldAnalysis:
         out = FieldAnalysis()
@@ -125,15 +173,14 @@ class Analyzer:
             length, ids = self._longest_phrase(tokens, i)
             if ids:
                 surface = norm.span(tokens[i].start, tokens[i + length - 1].end, text)
-                for cid in ids:
-                    out.add(cid, surface)
+                self._found(out, ids, surface, "".join(t.text for t in tokens[i : i + length]))
                 i += length
                 continue
             tok = tokens[i]
             i += 1
             if tok.cjk and len(tok.text) >= 3 and self._inner_terms(tok, norm, text, out):
                 continue
-            if not tok.cjk and len(tok.text) >= 5 and tok.text.isalpha():
+            if not tok.cjk and len(tok.text) >= 7 and tok.text.isalpha():  # typos of long words
                 key = self._fuzzy_key(tok.text)
                 if key:
                     surface = norm.span(tok.start, tok.end, text)
@@ -144,6 +191,13 @@ class Analyzer:
                 terms[tok.text] = None
         out.terms = list(terms)
         return out
+
+    @staticmethod
+    def _found(out: FieldAnalysis, ids: tuple[str, ...], surface: str, key: str) -> None:
+        if len(ids) == 1:
+            out.add(ids[0], surface)
+        else:
+            out.ambiguous.append((key, surface, ids))
 
     def _longest_phrase(self, tokens: list[Token], i: int) -> tuple[int, tuple[str, ...]]:
         lookup = self.lexicon.lookup
@@ -165,7 +219,8 @@ class Analyzer:
         return best
 
     def _inner_terms(self, tok: Token, norm, text: str, out: FieldAnalysis) -> bool:
-        """Find lexicon terms inside a longer Chinese word jieba kept whole."""
+        """Find lexicon terms inside a longer Chinese word jieba kept whole. A two-character
+        term counts only at the start of the word (地铁站: 地铁; 电动车 is not 电+动车)."""
         lookup = self.lexicon.lookup
         s = tok.text
         found = False
@@ -174,11 +229,12 @@ class Analyzer:
             for end in range(len(s), pos + 1, -1):
                 if end - pos == len(s):
                     continue  # the whole word was already looked up
+                if end - pos < 3 and pos > 0:
+                    continue
                 ids = lookup.get(s[pos:end])
                 if ids:
                     surface = norm.span(tok.start + pos, tok.start + end, text)
-                    for cid in ids:
-                        out.add(cid, surface)
+                    self._found(out, ids, surface, s[pos:end])
                     found = True
                     pos = end - 1
                     break

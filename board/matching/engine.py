@@ -10,11 +10,11 @@ from pathlib import Path
 from .analysis import Analysis, Analyzer, Doc
 from .index import MemoryIndex, _id_order, index_keys
 from .lexicon import Concept, ExtraTerm, Lexicon
-from .score import Scored, Weights, profile, score
+from .score import FixedStats, Scored, TermStats, Weights, keyword_terms, profile, score
 from .tokenize import is_cjk
 
 #: Bump when analysis or scoring changes in a way that makes stored analyses stale.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,20 @@ class Suggestion:
 
 
 class Engine:
-    def __init__(self, lexicon: Lexicon, weights: Weights | None = None):
+    """``term_stats`` (optional) gives the document frequencies of words outside the lexicon
+    over the records being ranked, so that a rare shared word counts by its rarity; a caller
+    may pass its own to ``score`` and ``rank`` (``search`` uses the index's)."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        weights: Weights | None = None,
+        term_stats: TermStats | None = None,
+    ):
         self.lexicon = lexicon
         self.weights = weights or Weights()
-        self.analyzer = Analyzer(lexicon)
+        self.analyzer = Analyzer(lexicon, generic_cutoff=self.weights.generic_cutoff)
+        self.term_stats = term_stats
         self.version = f"{ENGINE_VERSION}-{lexicon.version}"
 
     @classmethod
@@ -65,8 +75,23 @@ class Engine:
         return MemoryIndex(self.lexicon, self.weights)
 
     # -- scoring ------------------------------------------------------------------
-    def score(self, demand: Analysis, capability: Analysis, explain: bool = True) -> Scored:
-        return score(demand, capability, self.lexicon, self.weights, explain)
+    def score(
+        self,
+        demand: Analysis,
+        capability: Analysis,
+        explain: bool = True,
+        stats: TermStats | None = None,
+    ) -> Scored:
+        stats = stats if stats is not None else self.term_stats
+        return score(demand, capability, self.lexicon, self.weights, explain, stats)
+
+    def demand_stats(self, demand: Analysis, stats: TermStats | None = None) -> TermStats | None:
+        """The frequencies of one demand's words, looked up once for all its candidates."""
+        stats = stats if stats is not None else self.term_stats
+        if stats is None:
+            return None
+        terms = keyword_terms(profile(demand, self.lexicon, self.weights), self.weights)
+        return FixedStats(stats.total(), dict(stats.frequencies(terms)) if terms else {})
 
     def rank(
         self,
@@ -74,16 +99,18 @@ class Engine:
         candidates: Iterable[tuple[Hashable, Analysis]],
         top_k: int,
         threshold: float = 0.0,
+        stats: TermStats | None = None,
     ) -> list[Ranked]:
         """Score every candidate and keep the best ``top_k`` at or above ``threshold``."""
+        fixed = self.demand_stats(demand, stats)
         scored = []
         for rid, cap in candidates:
-            s = self.score(demand, cap, explain=False)
+            s = score(demand, cap, self.lexicon, self.weights, False, fixed)
             if s.score > 0 and s.score >= threshold:
                 scored.append((s.score, rid, cap))
         scored.sort(key=lambda x: (-x[0], _id_order(x[1])))
         return [
-            Ranked(rid, value, self.score(demand, cap).reasons)
+            Ranked(rid, value, score(demand, cap, self.lexicon, self.weights, True, fixed).reasons)
             for value, rid, cap in scored[:top_k]
         ]
 
@@ -96,12 +123,13 @@ class Engine:
         exhaustive: bool = False,
         candidate_limit: int | None = None,
     ) -> list[Ranked]:
-        """Rank the records of an index for a demand. ``exhaustive`` scores every record."""
+        """Rank the records of an index for a demand. ``exhaustive`` scores every record; the
+        index's own document frequencies weigh shared words outside the lexicon."""
         if exhaustive:
             ids: Iterable[Hashable] = index.records
         else:
             ids = index.candidates(demand, candidate_limit or self.candidate_limit(top_k))
-        return self.rank(demand, ((i, index.records[i]) for i in ids), top_k, threshold)
+        return self.rank(demand, ((i, index.records[i]) for i in ids), top_k, threshold, index)
 
     @staticmethod
     def candidate_limit(top_k: int) -> int:
@@ -111,7 +139,7 @@ class Engine:
     def suggest(self, doc: Doc, lang: str | None = None) -> Suggestion:
         """Segment, themes and keywords the text points to."""
         a = self.analyze(doc)
-        p = profile(a, self.lexicon, self.weights)
+        p = profile(a, self.lexicon, self.weights).offer  # all the text names
         lex = self.lexicon
         seg_mass: dict[str, float] = defaultdict(float)
         theme_mass: dict[str, float] = defaultdict(float)

@@ -7,24 +7,31 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 
 from .analysis import Analysis
 from .lexicon import Lexicon
-from .score import Weights, profile
+from .score import Weights, keyword_terms, profile
 
 
 def index_keys(a: Analysis, lex: Lexicon, w: Weights) -> dict[str, float]:
-    """The keys a record is filed under, each with its weight."""
-    p = profile(a, lex, w)
+    """The keys a record is filed under, each with its weight (what it names, passing
+    mentions included: the index finds candidates, scoring weighs them)."""
+    p = profile(a, lex, w).offer
     keys = {
         "c:" + cid: round(lex.weights[cid] * v, 4)
         for cid, v in p.vec.items()
         if lex.weights[cid] >= w.generic_cutoff
     }
+    rare = set(keyword_terms(p, w))  # a term of art in the title or keywords may decide a match
     for t, tw in p.terms.items():
-        keys["t:" + t[:150]] = round(tw, 4)
+        keys[term_index_key(t)] = round(tw / w.term * w.rare_term if t in rare else tw, 4)
     return keys
+
+
+def term_index_key(term: str) -> str:
+    """The index key of a word outside the lexicon."""
+    return "t:" + term[:150]
 
 
 def rank_candidates(
@@ -73,6 +80,13 @@ class MemoryIndex:
                 if not bucket:
                     del self.postings[k]
         self.records.pop(rid, None)
+
+    # -- TermStats: document frequencies of words outside the lexicon -------------------------
+    def total(self) -> int:
+        return len(self.records)
+
+    def frequencies(self, terms: Collection[str]) -> dict[str, int]:
+        return {t: len(self.postings.get(term_index_key(t), ())) for t in terms}
 
     def candidates(self, query: Analysis, limit: int) -> list[Hashable]:
         q = index_keys(query, self.lexicon, self.weights)

@@ -29,8 +29,14 @@ class Token:
     cjk: bool
 
 
+#: Plurals the rules below would get wrong.
+_IRREGULAR = {"buses": "bus", "campuses": "campus", "statuses": "status", "viruses": "virus"}
+
+
 def stem(word: str) -> str:
     """Fold simple English plurals: doors -> door, batteries -> battery."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
     n = len(word)
     if n <= 3 or not (word.isascii() and word.isalpha()):
         return word

@@ -11,8 +11,8 @@ from flask import current_app
 
 from ..config import DATA_ROOT
 from ..extensions import db
-from ..matching import Concept, Doc, Engine, ExtraTerm
-from ..models import Capability, CustomConcept, CustomTerm, Demand
+from ..matching import Concept, Doc, Engine, ExtraTerm, term_index_key
+from ..models import Capability, CustomConcept, CustomTerm, Demand, MatchKey
 
 LEXICON_PATH = DATA_ROOT / "seed" / "lexicon.tsv"
 
@@ -29,6 +29,28 @@ def _signature() -> tuple:
     ).one()
     path = Path(current_app.config.get("LEXICON_PATH") or LEXICON_PATH)
     return (str(path), path.stat().st_mtime_ns, tuple(concepts), tuple(terms))
+
+
+class DbTermStats:
+    """Document frequencies of words outside the lexicon over the capabilities (the records
+    ranked for a demand), read from the index table, so a rare shared keyword counts by its
+    rarity on this board."""
+
+    def total(self) -> int:
+        return int(db.session.scalar(sa.select(sa.func.count(Capability.id))) or 0)
+
+    def frequencies(self, terms) -> dict[str, int]:
+        keys = {term_index_key(t): t for t in terms}
+        found: dict[str, int] = {}
+        names = list(keys)
+        for i in range(0, len(names), 500):
+            rows = db.session.execute(
+                sa.select(MatchKey.key, sa.func.count(MatchKey.record_id))
+                .where(MatchKey.side == "c", MatchKey.key.in_(names[i : i + 500]))
+                .group_by(MatchKey.key)
+            )
+            found.update({k: int(n) for k, n in rows})
+        return {t: found.get(k, 0) for k, t in keys.items()}
 
 
 def get_engine() -> Engine:
@@ -58,6 +80,7 @@ def get_engine() -> Engine:
                 for t in db.session.scalars(sa.select(CustomTerm).order_by(CustomTerm.id))
             ]
             engine = Engine.from_files(sig[0], extra_concepts, extra_terms)
+            engine.term_stats = DbTermStats()
             _cache.clear()  # keep only the current lexicon's engine
             _cache[sig] = engine
     return engine

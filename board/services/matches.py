@@ -269,6 +269,8 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None) -> dict:
     work = [("c", c) for c in caps] + [("d", d) for d in demands]
     for side, record in progress(work):
         a = analysis_of(engine, record)
+        if side == "d" and key_rows and key_rows[-1]["side"] == "c":
+            flush_keys()  # every capability's keys first: the engine reads word frequencies there
         key_rows.extend(
             {"side": side, "record_id": record.id, "key": k, "weight": v}
             for k, v in engine.keys(a).items()
