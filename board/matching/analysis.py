@@ -103,6 +103,26 @@ class Analysis:
         return cls(fields, data.get("s"), frozenset(data.get("th") or ()), data.get("v", ""))
 
 
+#: Characters that may join the words of one term ("train-to-ground", "ATP/ATO", "O&M").
+_JOINERS = frozenset(" \t-/&'\u2019\u00b7")
+
+
+def _apart(tokens: list[Token], norm, text: str) -> list[bool]:
+    """apart[j]: token j cannot continue a phrase begun before it: Chinese words separated by
+    anything, or any words separated by punctuation ("stations; design" is not a phrase)."""
+    out = [False] * len(tokens)
+    for j in range(1, len(tokens)):
+        prev, tok = tokens[j - 1], tokens[j]
+        if prev.end == tok.start:
+            continue
+        if prev.cjk and tok.cjk:
+            out[j] = True
+            continue
+        gap = text[norm.offsets[prev.end - 1] + 1 : norm.offsets[tok.start]] if norm.offsets else ""
+        out[j] = any(ch not in _JOINERS for ch in gap)
+    return out
+
+
 class Analyzer:
     def __init__(
         self, lexicon: Lexicon, segmenter: Segmenter | None = None, generic_cutoff: float = 0.2
@@ -168,9 +188,10 @@ class Analyzer:
         tokens = self.segmenter.tokens(norm.text)
         lookup = self.lexicon.lookup
         terms: dict[str, None] = {}
+        apart = _apart(tokens, norm, text)
         i, n = 0, len(tokens)
         while i < n:
-            length, ids = self._longest_phrase(tokens, i)
+            length, ids = self._longest_phrase(tokens, i, apart)
             if ids:
                 surface = norm.span(tokens[i].start, tokens[i + length - 1].end, text)
                 self._found(out, ids, surface, "".join(t.text for t in tokens[i : i + length]))
@@ -199,22 +220,23 @@ class Analyzer:
         else:
             out.ambiguous.append((key, surface, ids))
 
-    def _longest_phrase(self, tokens: list[Token], i: int) -> tuple[int, tuple[str, ...]]:
+    def _longest_phrase(
+        self, tokens: list[Token], i: int, apart: list[bool]
+    ) -> tuple[int, tuple[str, ...]]:
         lookup = self.lexicon.lookup
         key = ""
+        latin = 0
         best: tuple[int, tuple[str, ...]] = (0, ())
         for j in range(i, len(tokens)):
             tok = tokens[j]
-            if j > i:
-                prev = tokens[j - 1]
-                # Chinese words separated by punctuation or space are not one phrase.
-                if prev.cjk and tok.cjk and prev.end != tok.start:
-                    break
+            if j > i and apart[j]:
+                break
             key += tok.text
             if len(key) > self.max_key_len:
                 break
+            latin += not tok.cjk
             ids = lookup.get(key)
-            if ids:
+            if ids and (latin < 2 or key in self.lexicon.multiword):
                 best = (j - i + 1, ids)
         return best
 

@@ -139,6 +139,8 @@ class Lexicon:
     #: keys that stand for several concepts (abbreviations such as EMC): resolved in context
     ambiguous: dict[str, tuple[str, ...]] = field(init=False)
     parents: frozenset[str] = field(init=False)  # concepts with narrower ones
+    #: keys several Latin words may spell; others match one word only ("is a" is not ISA)
+    multiword: frozenset[str] = field(init=False)
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -162,6 +164,8 @@ class Lexicon:
         }
         lookup: dict[str, list[str]] = {}
         cjk: set[str] = set()
+        single: set[str] = set()  # keys of one-word Latin terms: the only ones near spellings reach
+        multiword: set[str] = set()  # keys of terms of several Latin words ("cut and cover")
         for cid in sorted(self.concepts):
             for term in self.concepts[cid].terms:
                 folded = fold(term)
@@ -171,13 +175,18 @@ class Lexicon:
                 ids = lookup.setdefault(key, [])
                 if cid not in ids:
                     ids.append(cid)
+                if " " not in folded.strip():
+                    single.add(key)
+                if sum(1 for p in folded.split() if not is_cjk(p)) >= 2:
+                    multiword.add(key)
                 if is_cjk(folded):
                     cjk.update(p for p in folded.split() if is_cjk(p))
         self.lookup = {k: tuple(v) for k, v in lookup.items()}
         self.ambiguous = {k: v for k, v in self.lookup.items() if len(v) > 1}
+        self.multiword = frozenset(multiword)
         self.latin_words = tuple(
             sorted(
-                k for k in self.lookup
+                k for k in single
                 if k.isascii() and k.isalpha() and len(k) >= 7 and k not in self.ambiguous
             )
         )

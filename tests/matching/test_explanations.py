@@ -94,6 +94,17 @@ MUST_NOT_FIRE = [
     ("the DCS radio of the CBTC system", "industrial_control"),
     ("Road resurfacing and bridge joint replacement", "track_maintenance"),
     ("Model railway track for hobbyists", "track_engineering"),
+    # Words that only look like a term: joined across words or punctuation, or spelt near it.
+    ("It is a network that carries several services", "independent_safety_assessment"),
+    ("Platform screen doors; design of the stations", "station_design"),
+    ("Route planning for parcel fleets", "network_equipment"),
+    ("Smart transportation dashboards", "interchange_hub"),
+    ("real-time service messages", "precise_timing"),
+    ("电动车永磁轮毂电机", "emu"),
+    ("数控机床刀具磨损实时监测", "cutter_wear"),
+    ("停车场道闸与扫码缴费", "stabling_yard"),
+    ("冷站群控与节能控制", "eco_driving"),
+    ("Precast concrete factory drawings for culverts", "factory"),
 ]
 
 
