@@ -105,6 +105,7 @@ MUST_NOT_FIRE = [
     ("停车场道闸与扫码缴费", "stabling_yard"),
     ("冷站群控与节能控制", "eco_driving"),
     ("Precast concrete factory drawings for culverts", "factory"),
+    ("側牆板、頂板、行李架", "station_main_structure"),
 ]
 
 
