@@ -1,11 +1,11 @@
 """The domain lexicon: concepts with Chinese terms, English terms and abbreviations,
 a broader concept, a specificity weight and a domain.
 
-Domains: ``rail`` (the concept belongs to rail transit: finding it is rail context), ``general``
-(used in every industry: a general concept whose broader concept is a rail concept stands for
-that rail concept only in a record with rail context, and elsewhere has no broader concept) and
-``other`` (another industry's setting or product). An empty domain is inherited from the broader
-concept (``general`` at the top)."""
+Domains: ``rail`` (the concept belongs to rail transit and its engineering: finding it is rail
+context), ``general`` (used in every industry: when its broader chain reaches a rail concept, its
+rail sense, that link holds only in a record with rail context; elsewhere the chain stops before
+it) and ``other`` (another industry's setting or product). An empty domain is inherited from the
+broader concept (``general`` at the top)."""
 
 from __future__ import annotations
 
@@ -256,8 +256,8 @@ class Lexicon:
         return out
 
     def sense(self, cid: str) -> str | None:
-        """The rail concept a general concept stands for in a record with rail context: the
-        first rail concept on its broader chain, reached through general concepts only."""
+        """A general concept's rail sense: the first rail concept on its broader chain, reached
+        through general concepts only (the link holds only in a record with rail context)."""
         cache = self.__dict__.setdefault("_sense", {})
         if cid in cache:
             return cache[cid]

@@ -164,9 +164,6 @@ def profile(a: Analysis, lex: Lexicon, w: Weights) -> Profile:
         return a._profile
     rail, rail_context, settings = _rail_context(a, lex, w)
 
-    def meaning(cid: str) -> str:
-        return cid
-
     def ancestors(cid: str) -> tuple[str, ...] | list[str]:
         """A general word's link to a rail concept holds only in a record with rail context."""
         return lex.ancestors(cid) if rail_context else lex.plain_ancestors(cid)
@@ -178,15 +175,13 @@ def profile(a: Analysis, lex: Lexicon, w: Weights) -> Profile:
     for fname in ("title", "keywords"):
         fa = a.fields.get(fname)
         for cid in fa.concepts if fa else ():
-            if cid in lex.concepts:
-                m = meaning(cid)
-                if lex.weights[m] >= w.generic_cutoff and m not in settings:
-                    asked |= family(m)
+            if cid in lex.concepts and lex.weights[cid] >= w.generic_cutoff and cid not in settings:
+                asked |= family(cid)
     passing: set[str] = set()
     for fa in (a.fields.get("description"),):
         for cid in fa.concepts if fa else ():
-            if cid in lex.concepts and asked and not (family(meaning(cid)) & asked):
-                passing.add(meaning(cid))
+            if cid in lex.concepts and asked and not (family(cid) & asked):
+                passing.add(cid)
 
     def build(passing_weight: float) -> Profile:
         p = Profile(settings=settings, rail=rail, rail_context=rail_context)
@@ -195,13 +190,12 @@ def profile(a: Analysis, lex: Lexicon, w: Weights) -> Profile:
             for cid, surfaces in fa.concepts.items():
                 if cid not in lex.concepts:
                     continue  # concept removed since the analysis was stored
-                m = meaning(cid)
-                v = passing_weight if fname == "description" and m in passing else fw
+                v = passing_weight if fname == "description" and cid in passing else fw
                 v *= w.fuzzy_concept if cid in fa.fuzzy else 1.0
-                if v > p.direct.get(m, 0.0):
-                    p.direct[m] = v
-                p.fields.setdefault(m, []).append(fname)
-                known = p.surfaces.setdefault(m, [])
+                if v > p.direct.get(cid, 0.0):
+                    p.direct[cid] = v
+                p.fields.setdefault(cid, []).append(fname)
+                known = p.surfaces.setdefault(cid, [])
                 known.extend(s for s in surfaces if s not in known)
             for t in fa.terms:
                 tw = fw * w.term
