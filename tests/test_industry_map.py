@@ -167,14 +167,17 @@ def test_gap_list_names_the_missing_concepts(app, world, login):
     assert set(rows) == {d3.id, d4.id}  # d1 and d2 have confirmed and strong matches
     shield = rows[d4.id]
     assert shield["best_score"] is None and shield["best_capability"] == ""
-    assert shield["missing_concept_ids"] == "shield_machine"  # its broader concepts are implied
-    assert shield["missing_concepts"] == "盾构机"
-    assert rows[d3.id]["best_score"] == 25.0 and rows[d3.id]["missing_concept_ids"] == ""
+    # The most specific missing concept (刀具磨损, cutter wear); its broader ones are implied.
+    assert shield["missing_concept_ids"] == "tool_wear"
+    assert shield["missing_concepts"] == "刀具磨损"
+    # Its integrator does not cover maintenance: that concept is what is missing.
+    assert rows[d3.id]["best_score"] == 25.0
+    assert rows[d3.id]["missing_concept_ids"] == "signalling_maintenance"
     assert rows[d3.id]["best_capability"] == c3.title
     assert list(rows) == [d4.id, d3.id]  # no match first, then the weakest
     staff = login(app.test_client(), world["staff"])
     html = staff.get("/admin/gaps").get_data(as_text=True)
-    assert d4.title in html and "盾构机" in html and d1.title not in html
+    assert d4.title in html and "刀具磨损" in html and d1.title not in html
     assert c3.title in html  # d3's best (weak) match
     assert d4.title not in staff.get("/admin/gaps?segment=control").get_data(as_text=True)
     # A dismissed match does not meet a need; a confirmed one does, however weak.
@@ -193,6 +196,11 @@ def test_gap_list_names_the_missing_concepts(app, world, login):
 
 
 def test_strengths_are_ordered_by_density_then_strength(app, world, login):
+    # The signalling integrator's match is made strong (the engine rates it "possible").
+    with app.app_context():
+        db.session.execute(sa.update(Match).where(Match.capability_id == world["c"][2].id)
+                           .values(score=70.0))
+        db.session.commit()
     with app.test_request_context():
         rows = industry_map.strength_rows(50)
     concepts = [r["concept"] for r in rows]
