@@ -36,6 +36,23 @@ def flash_invalid(exc: Invalid) -> None:
     flash(str(exc.message), "error")
 
 
+def attempt(action, message: str) -> bool:
+    """Run a service action for a button: commit and say ``message``, or roll back and say
+    which rule it broke."""
+    from ..auth import commit
+    from ..extensions import db
+
+    try:
+        action()
+    except Invalid as exc:
+        db.session.rollback()
+        flash_invalid(exc)
+        return False
+    commit()
+    flash(message, "success")
+    return True
+
+
 def form_status(form) -> int:
     """422 when a submitted form is shown again with errors, else 200."""
     if request.method == "POST" and (form.errors or form.form_errors):

@@ -24,7 +24,7 @@ from ..services import (
     rights,
 )
 from ..services.errors import Invalid
-from . import back, flash_invalid, form_status, int_arg, show_invalid, text_arg
+from . import attempt, back, flash_invalid, form_status, int_arg, show_invalid, text_arg
 from .company import invite_context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -107,12 +107,8 @@ def demand(demand_id: int):
 def publish(demand_id: int):
     d = demands.get_for_review(current_user, demand_id)
     if ActionForm().validate_on_submit():
-        try:
-            demands.publish(current_user, d)
-            commit()
-            flash(_("Published. It is now on the board."), "success")
-        except Invalid as exc:
-            flash_invalid(exc)
+        attempt(lambda: demands.publish(current_user, d),
+                _("Published. It is now on the board."))
     return redirect(url_for("admin.demand", demand_id=d.id))
 
 
@@ -121,12 +117,8 @@ def return_demand(demand_id: int):
     d = demands.get_for_review(current_user, demand_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            demands.return_to_poster(current_user, d, form.reason.data)
-            commit()
-            flash(_("Returned to the poster with your reason."), "success")
-        except Invalid as exc:
-            flash_invalid(exc)
+        attempt(lambda: demands.return_to_poster(current_user, d, form.reason.data),
+                _("Returned to the poster with your reason."))
         return redirect(url_for("admin.demand", demand_id=d.id))
     return _demand_page(d, return_form=form, status=422)
 
@@ -135,12 +127,8 @@ def return_demand(demand_id: int):
 def approve_changes(demand_id: int):
     d = demands.get_for_review(current_user, demand_id)
     if ActionForm().validate_on_submit():
-        try:
-            revisions.approve(current_user, d)
-            commit()
-            flash(_("Changes approved: the board now shows the new version."), "success")
-        except Invalid as exc:
-            flash_invalid(exc)
+        attempt(lambda: revisions.approve(current_user, d),
+                _("Changes approved: the board now shows the new version."))
     return redirect(url_for("admin.demand", demand_id=d.id))
 
 
@@ -149,12 +137,8 @@ def return_changes(demand_id: int):
     d = demands.get_for_review(current_user, demand_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            revisions.return_to_poster(current_user, d, form.reason.data)
-            commit()
-            flash(_("Changes returned to the poster with your reason; the published version stays."), "success")
-        except Invalid as exc:
-            flash_invalid(exc)
+        attempt(lambda: revisions.return_to_poster(current_user, d, form.reason.data),
+                _("Changes returned to the poster with your reason; the published version stays."))
         return redirect(url_for("admin.demand", demand_id=d.id))
     return _demand_page(d, revision_form=form, status=422)
 
@@ -370,11 +354,12 @@ def retry_mail(mail_id: int):
         flash(_("The e-mail is queued again; the mail worker sends it on its next run."), "success")
     return back("admin.mail")
 
-from . import console_rounds  # noqa: E402,F401  (routes on this blueprint)
-from . import console_outcomes  # noqa: E402,F401  (routes on this blueprint)
-
-from . import console_data  # noqa: E402,F401  (routes on this blueprint)
-from . import console_accounts  # noqa: E402,F401  (routes on this blueprint)
-
-from . import console_review  # noqa: E402,F401  (routes on this blueprint)
-from . import console_map  # noqa: E402,F401  (routes on this blueprint)
+# The console's areas add their routes to this blueprint.
+from . import (  # noqa: E402, F401
+    console_accounts,
+    console_data,
+    console_map,
+    console_outcomes,
+    console_review,
+    console_rounds,
+)

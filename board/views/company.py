@@ -13,7 +13,7 @@ from ..i18n import TRL_LABELS, loc
 from ..models import DemandStatus, ReplyStatus
 from ..services import demands, invitations, matches, records, replies, revisions, rights
 from ..services.errors import Invalid
-from . import flash_invalid, form_data, form_status, show_invalid
+from . import attempt, flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
 
 bp = Blueprint("company", __name__, url_prefix="/company")
@@ -146,12 +146,8 @@ def edit_demand(demand_id: int):
 def submit_demand(demand_id: int):
     d = demands.get_owned(current_user, demand_id)
     if ActionForm().validate_on_submit():
-        try:
-            demands.submit(current_user, d)
-            commit()
-            flash(_("Submitted. The park staff will review it before it is published."), "success")
-        except Invalid as exc:
-            flash_invalid(exc)
+        attempt(lambda: demands.submit(current_user, d),
+                _("Submitted. The park staff will review it before it is published."))
     return redirect(url_for("company.demand", demand_id=d.id))
 
 
@@ -160,12 +156,8 @@ def close_demand(demand_id: int):
     d = demands.get_owned(current_user, demand_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            demands.close(current_user, d, form.reason.data)
-            commit()
-            flash(_("The demand is closed."), "success")
-        except Invalid as exc:
-            flash_invalid(exc)
+        attempt(lambda: demands.close(current_user, d, form.reason.data),
+                _("The demand is closed."))
     else:
         flash(_("Give a reason for closing the demand."), "error")
     return redirect(url_for("company.demand", demand_id=d.id))

@@ -12,7 +12,16 @@ from ..extensions import db
 from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm, opts
 from ..i18n import TRL_LABELS, loc
 from ..models import ReplyStatus
-from ..services import capabilities, demands, invitations, matches, records, replies, rights, uploads
+from ..services import (
+    capabilities,
+    demands,
+    invitations,
+    matches,
+    records,
+    replies,
+    rights,
+    uploads,
+)
 from ..services.errors import Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
