@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config_mod.load(config))
 
-    from . import auth, cli, errors, i18n, security, templating
+    from . import auth, cli, errors, i18n, net, security, templating
     from .extensions import csrf, db, migrate
 
     db.init_app(app)
@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
+    net.init_app(app)
     return app
 
 

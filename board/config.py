@@ -7,6 +7,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from . import net
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The checkout that holds the package (site-packages when it is installed from a wheel).
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -104,6 +106,8 @@ def load(overrides: dict | None = None) -> dict:
         #: Hours a password-reset link stays valid; an e-mail change link lasts EMAIL_CHANGE_HOURS.
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 2),
         "EMAIL_CHANGE_HOURS": _int("EMAIL_CHANGE_HOURS", 24),
+        #: Proxies whose X-Forwarded-* headers are believed (see board/net.py); none by default.
+        "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", ""),
     }
     cfg.update(overrides)
     if not cfg.get("SECRET_KEY"):
@@ -114,6 +118,10 @@ def load(overrides: dict | None = None) -> dict:
             )
         # Development only: sessions last as long as the process.
         cfg["SECRET_KEY"] = secrets.token_hex(32)
+    try:
+        cfg["TRUSTED_PROXIES"] = net.parse_networks(cfg["TRUSTED_PROXIES"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     if not (0 <= cfg["MATCH_THRESHOLD"] <= 100):
         raise ConfigError("MATCH_THRESHOLD must be between 0 and 100")
     if cfg["MATCH_TOP_K"] < 1:
