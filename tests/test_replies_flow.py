@@ -348,6 +348,29 @@ def status(client, url) -> int:
         return resp.status_code
 
 
+def test_the_company_reading_the_thread_opens_the_reply(app, cast):
+    """The conversation page counts as the company having seen the reply; the supplier's own
+    members and staff reading it do not."""
+    c, d = cast["clients"], cast["demand"]
+    c["supplier"].post(f"/supplier/demands/{d.id}/reply", data=reply_form())
+    r = get_reply(app)
+    for who in ("supplier", "partner", "staff"):
+        assert c[who].get(f"/replies/{r.id}").status_code == 200, who
+    assert get_reply(app, r.id).opened_at is None
+    assert c["supplier"].get(f"/supplier/replies/{r.id}/edit").status_code == 200
+
+    assert c["colleague"].get(f"/replies/{r.id}").status_code == 200
+    opened = get_reply(app, r.id).opened_at
+    assert opened is not None
+    c["company"].get(f"/replies/{r.id}")
+    assert get_reply(app, r.id).opened_at == opened  # once
+    # From now on the supplier cannot change it.
+    resp = c["supplier"].get(f"/supplier/replies/{r.id}/edit")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/supplier/replies#reply-{r.id}")
+    c["supplier"].post(f"/supplier/replies/{r.id}/edit", data=reply_form(fit="打开后改写的内容，应该被拒绝。"))
+    assert get_reply(app, r.id).fit.startswith("我们为三条线路")
+
+
 def test_removing_or_replacing_the_file_deletes_it(app, make, cast):
     c, d = cast["clients"], cast["demand"]
     c["supplier"].post(f"/supplier/demands/{d.id}/reply", data=with_file(reply_form(), PDF))

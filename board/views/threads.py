@@ -19,7 +19,7 @@ from ..forms import (
     opts,
 )
 from ..models import MeetingStatus, utcnow
-from ..services import conversations, rights
+from ..services import conversations, replies, rights
 from ..services.errors import Invalid
 from . import flash_invalid, show_invalid
 
@@ -144,7 +144,11 @@ def _may_answer(check, m) -> bool:
 
 @bp.get("/<int:reply_id>")
 def thread(reply_id: int):
-    return _page(_thread(reply_id))
+    r = _thread(reply_id)
+    # The company reading the thread has seen the reply: its sender can no longer change it.
+    if replies.mark_opened(current_user, [r]):
+        commit()
+    return _page(r)
 
 
 @bp.post("/<int:reply_id>/messages")
