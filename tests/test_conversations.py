@@ -20,6 +20,7 @@ from board.models import (
     Message,
     Notification,
     Organization,
+    OutboundMail,
     Outcome,
     OutcomeKind,
     Reply,
@@ -329,6 +330,9 @@ def test_decline_then_propose_again(app, make, login):
 
 def test_cancel_by_the_proposing_side_only(app, make, login):
     c = cast(make)
+    with app.app_context():
+        db.session.get(User, c.co2.id).locale = "en"
+        db.session.commit()
     url = f"/replies/{c.reply_id}"
     sup, co = login(app.test_client(), c.sup), login(app.test_client(), c.co)
     sup.post(f"{url}/meetings", data=proposal())
@@ -341,6 +345,23 @@ def test_cancel_by_the_proposing_side_only(app, make, login):
     assert "已被答复或取消" in text_of(resp)
     assert meetings_of(app, c.reply_id)[0].status == MeetingStatus.CANCELLED
     assert notices_of(app, c.sup, "meeting_answer") == []
+    # The other party is told, in the app and by e-mail in each reader's language; the
+    # cancelling side and outsiders are not.
+    for user in (c.co, c.co2):
+        (n,) = notices_of(app, user, "meeting_cancelled")
+        assert n.link == f"{url}#meeting-{m.id}" and n.params["org"]["zh"] == "丁信号设备有限公司"
+    for user in (c.sup, c.sup2, c.staff, c.other_co):
+        assert notices_of(app, user, "meeting_cancelled") == []
+    with app.app_context():
+        mails = {mail.user_id: mail for mail in db.session.scalars(
+            sa.select(OutboundMail).where(OutboundMail.kind == "meeting_cancelled"))}
+    assert set(mails) == {c.co.id, c.co2.id}
+    assert mails[c.co.id].lang == "zh" and "撤回了关于“站台门安全联动升级”的会面邀请" in mails[c.co.id].body_text
+    assert mails[c.co2.id].lang == "en"
+    assert "丁信号设备有限公司 withdrew its meeting request about “站台门安全联动升级”." in mails[c.co2.id].body_text
+    assert f"{url}#meeting-{m.id}" in mails[c.co2.id].body_html
+    page = text_of(co.get("/account/notices"))
+    assert "丁信号设备有限公司 撤回了关于“站台门安全联动升级”的会面邀请。" in page
 
 
 def test_one_open_proposal_at_a_time(app, make, login):

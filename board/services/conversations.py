@@ -425,6 +425,7 @@ def cancel(user: User, m: Meeting) -> Meeting:
     if not _move(m, MeetingStatus.PROPOSED, MeetingStatus.CANCELLED,
                  answered_by_id=user.id, answered_at=utcnow()):
         raise _no_longer_open(m)
+    _tell(user, m.reply, m.side, "meeting_cancelled", thread_link(m.reply, f"meeting-{m.id}"))
     return m
 
 

@@ -53,6 +53,10 @@ KINDS: dict[str, tuple] = {
         _l("An answer to a meeting request"),
         _l("%(org)s answered your meeting request about “%(demand)s”: %(status)s."),
     ),
+    "meeting_cancelled": (
+        _l("A meeting request withdrawn"),
+        _l("%(org)s withdrew its meeting request about “%(demand)s”."),
+    ),
     "demand_published": (
         _l("Your demand was published"),
         _l("Your demand “%(demand)s” is published on the board."),
