@@ -18,6 +18,7 @@ from board.models import (
     MatchStatus,
     Meeting,
     MeetingStatus,
+    Message,
     Organization,
     Outcome,
     OutcomeKind,
@@ -330,6 +331,16 @@ def test_staff_read_the_timeline_and_every_reply_in_full(app, make, login, peopl
         assert text in story, text
     en = c.get(f"/admin/demands/{d.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Replies in full" in en and "Level 7 of 9" in en and "Agreement signed with" in en
+
+    # Each reply links to its conversation, which staff read (messages included).
+    for r in (first, second):
+        card = re.search(rf'<article class="card reply-full" id="reply-{r.id}">(.*?)</article>', html, re.S)
+        assert card and f'href="/replies/{r.id}"' in card.group(1), r.id
+    with app.app_context():
+        db.session.add(Message(reply_id=first.id, author_id=sup.id, side="supplier", body="下周可到现场勘查。"))
+        db.session.commit()
+    thread = c.get(f"/replies/{first.id}")
+    assert thread.status_code == 200 and "下周可到现场勘查。" in thread.get_data(as_text=True)
 
 
 # -- the dashboard -------------------------------------------------------------------
