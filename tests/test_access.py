@@ -172,6 +172,16 @@ EXPECTED = {
 
 @pytest.fixture
 def world(app, make, login):
+    ids, per_route, users = build_world(app, make)
+    clients = {"anonymous": app.test_client()}
+    for name, user in users.items():
+        clients[name] = login(app.test_client(), user)
+    return ids, per_route, clients
+
+
+def build_world(app, make):
+    """The records every route of the table is tried on: (ids for the URLs, per-route ids,
+    the signed-up users by role). tests/security replays the table over HTTP on it."""
     from board.extensions import db
     from board.models import Match
     from board.services import seeding
@@ -226,10 +236,8 @@ def world(app, make, login):
         ids["outcome_id"] = db.session.query(Outcome.id).order_by(Outcome.id).first()[0]
     # Deleting a capability gets one of its own, so the routes after it still find theirs.
     per_route = {"supplier.delete_capability": {"cap_id": doomed.id}}
-    clients = {"anonymous": app.test_client()}
-    for name, user in (("company", company), ("both", both), ("supplier", supplier), ("staff", staff)):
-        clients[name] = login(app.test_client(), user)
-    return ids, per_route, clients
+    users = {"company": company, "both": both, "supplier": supplier, "staff": staff}
+    return ids, per_route, users
 
 
 def routes(app):
