@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import uuid
 
 import pytest
@@ -29,6 +30,9 @@ BASE_CONFIG = {
     "MATCH_THRESHOLD": 15,
     "MATCH_TOP_K": 10,
     "SERVER_NAME": None,
+    # Never instance/: a test's uploads go to a folder of its own (make_app sets one per test;
+    # this one is for apps built straight from BASE_CONFIG).
+    "UPLOAD_DIR": os.path.join(tempfile.gettempdir(), f"board-test-uploads-{os.getpid()}"),
 }
 
 
@@ -76,7 +80,8 @@ def make_app(backend, tmp_path):
 
     def build(**overrides):
         url = backend.get("url") or f"sqlite:///{tmp_path / f'board-{len(apps)}.sqlite3'}"
-        cfg = dict(BASE_CONFIG, SQLALCHEMY_DATABASE_URI=url, **overrides)
+        cfg = {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url,
+               "UPLOAD_DIR": str(tmp_path / "uploads"), **overrides}
         app = create_app(cfg)
         with app.app_context():
             if backend["name"] == "postgresql":

@@ -619,3 +619,10 @@ def test_demand_status_guard(app, make, cast):
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.query(Invitation).count() == 0
+
+
+def test_tests_keep_uploads_out_of_the_instance_folder(make_app, tmp_path):
+    from board.config import INSTANCE_DIR
+
+    folder = Path(make_app().config["UPLOAD_DIR"])
+    assert folder.is_relative_to(tmp_path) and not folder.is_relative_to(INSTANCE_DIR)
