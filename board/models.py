@@ -179,6 +179,21 @@ class Organization(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organization.id", ondelete="SET NULL")
     )
+    # -- the directory profile (issue 13) --
+    district: Mapped[str | None] = mapped_column(sa.String(50), index=True)
+    size_band: Mapped[str | None] = mapped_column(sa.String(20))
+    #: Who may open the profile: "public", "members" (signed in) or "staff".
+    profile_visibility: Mapped[str] = mapped_column(
+        sa.String(10), default="members", server_default="members"
+    )
+    #: The re-encoded logo's generated file name under UPLOAD_DIR/logos.
+    logo_key: Mapped[str | None] = mapped_column(sa.String(80))
+    contact_name: Mapped[str | None] = mapped_column(sa.String(100))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    #: Per profile fact, where it comes from: "article" (the event report) or "illustrative".
+    fact_sources: Mapped[dict | None] = mapped_column(JSONText)
+    profile_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
     users: Mapped[list[User]] = relationship(
         back_populates="organization", foreign_keys="User.organization_id"
@@ -245,6 +260,8 @@ class LoginSession(db.Model):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The last request seen (kept to the minute), for the idle timeout.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 
@@ -828,3 +845,184 @@ class CustomTerm(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (sa.UniqueConstraint("concept_key", "term"),)
+
+
+# -- the directory: profiles, credentials, references, bookmarks, notes (issue 13) ---------
+class ProfileVisibility(StrEnum):
+    PUBLIC = "public"
+    MEMBERS = "members"  # signed-in members and staff
+    STAFF = "staff"  # park staff (and the organisation itself)
+
+
+class SizeBand(StrEnum):
+    MICRO = "micro"  # fewer than 20 people
+    SMALL = "small"  # 20-99
+    MEDIUM = "medium"  # 100-999
+    LARGE = "large"  # 1,000 or more
+
+
+class CredentialType(StrEnum):
+    CRCC = "crcc"  # China Railway Test & Certification Centre product certificate
+    IRIS = "iris"  # IRIS / ISO/TS 22163 railway quality management
+    ISO9001 = "iso9001"
+    EN5012X = "en5012x"  # EN 50126/50128/50129 safety, with a SIL level
+    GB_TB = "gb_tb"  # GB/T or TB/T conformity
+    HIGH_TECH = "high_tech"  # national high-tech enterprise
+    OTHER = "other"
+
+
+organization_segment = sa.Table(
+    "organization_segment",
+    db.metadata,
+    sa.Column(
+        "organization_id", sa.ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("segment_code", sa.ForeignKey("segment.code"), primary_key=True, index=True),
+)
+
+organization_theme = sa.Table(
+    "organization_theme",
+    db.metadata,
+    sa.Column(
+        "organization_id", sa.ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("theme_code", sa.ForeignKey("theme.code"), primary_key=True, index=True),
+)
+
+
+class Credential(db.Model):
+    """A certificate an organisation holds; staff may check it (edited: unchecked again)."""
+
+    __tablename__ = "credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[CredentialType] = mapped_column(_enum(CredentialType))
+    #: Safety integrity level 1-4 (EN 50126/50128/50129 only).
+    sil_level: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    name: Mapped[str | None] = mapped_column(sa.String(200))  # what "other" is
+    number: Mapped[str | None] = mapped_column(sa.String(100))
+    issuer: Mapped[str | None] = mapped_column(sa.String(200))
+    valid_until: Mapped[dt.date] = mapped_column(sa.Date)
+    checked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    is_illustrative: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    checked_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.Index("ix_credential_type_valid", "type", "valid_until"),)
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.valid_until is not None and self.valid_until >= day
+
+
+class Reference(db.Model):
+    """A project an organisation delivered: for whom (or "a client in the sector"), when, what."""
+
+    __tablename__ = "reference"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    project: Mapped[str] = mapped_column(sa.String(200))
+    #: The client's name; None: "a client in the sector".
+    client: Mapped[str | None] = mapped_column(sa.String(200))
+    year: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    delivered: Mapped[str] = mapped_column(sa.Text, default="")
+    checked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    is_illustrative: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    checked_by: Mapped[User | None] = relationship()
+
+
+class Bookmark(db.Model):
+    """An organisation keeps another (a supplier) on its list."""
+
+    __tablename__ = "bookmark"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE")
+    )
+    target_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    target: Mapped[Organization] = relationship(foreign_keys=[target_id])
+
+    __table_args__ = (sa.UniqueConstraint("organization_id", "target_id"),)
+
+
+class OrgNote(db.Model):
+    """A private note about an organisation: its author's organisation reads it, or, written
+    by staff (``organization_id`` empty), staff alone."""
+
+    __tablename__ = "org_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+
+class ProfileView(db.Model):
+    """How many times a profile was opened in a week (a count, never who)."""
+
+    __tablename__ = "profile_view"
+
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
+    )
+    week: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)  # the week's Monday
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class OrganizationKey(db.Model):
+    """Index keys of a profile's own text (name, description), as the engine files records."""
+
+    __tablename__ = "organization_key"
+
+    key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    weight: Mapped[float] = mapped_column(sa.Float)
+
+
+class ThrottleCounter(db.Model):
+    """One throttle counter for one window (the database store of board/throttle.py; Redis
+    holds them instead when REDIS_URL is set). The key holds no address or e-mail in clear."""
+
+    __tablename__ = "throttle_counter"
+
+    key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
