@@ -327,3 +327,28 @@ def test_filters_of_a_list_carry_into_its_export(app, board, login):
     resp = staff.get("/admin/exports/download?kind=demands&format=csv&status=submitted")
     _, rows = read_csv(resp.data)
     assert len(rows) == 1
+
+
+@NO_MAP
+def test_the_map_gap_strengths_and_outcomes_pages_link_to_their_exports(app, board, login):
+    """Each list links to its own Excel and CSV export with the filters it shows."""
+    staff = login(app.test_client(), board["staff"])
+    rid = board["round_id"]
+    pages = {
+        f"/admin/gaps?round={rid}&segment=equipment&theme=information":
+            f"kind=gaps&amp;format=%s&amp;round={rid}&amp;segment=equipment&amp;theme=information",
+        f"/admin/strengths?round={rid}&segment=equipment":
+            f"kind=strengths&amp;format=%s&amp;round={rid}&amp;segment=equipment",
+        f"/admin/map?round={rid}": f"kind=map&amp;format=%s&amp;round={rid}",
+        f"/admin/outcomes?kind=agreement&round={rid}":
+            f"kind=outcomes&amp;format=%s&amp;round={rid}&amp;status=agreement",
+        "/admin/gaps": "kind=gaps&amp;format=%s\"",
+    }
+    for url, link in pages.items():
+        html = staff.get(url).get_data(as_text=True)
+        for fmt in ("xlsx", "csv"):
+            assert link % fmt in html, (url, fmt)
+    # The outcomes link downloads the agreements of that round.
+    resp = staff.get(f"/admin/exports/download?kind=outcomes&format=csv&round={rid}&status=agreement")
+    _, rows = read_csv(resp.data)
+    assert len(rows) == 1
