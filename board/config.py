@@ -35,6 +35,10 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _off(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"0", "false", "no", "off"}
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -43,6 +47,35 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+#: Values found in examples and tutorials; a key an attacker can guess signs any cookie.
+EXAMPLE_SECRETS = {
+    "dev", "development", "devkey", "dev-key", "secret", "secret-key", "secretkey", "secret_key",
+    "changeme", "change-me", "change_me", "changethis", "change-this", "replace-me", "replaceme",
+    "your-secret-key", "your_secret_key", "yoursecretkey", "mysecretkey", "my-secret-key",
+    "test", "testing", "test-secret", "password", "default", "example", "from-the-environment",
+    "super-secret", "supersecret", "not-a-secret", "insecure", "flask", "board",
+}
+MIN_SECRET_KEY = 32
+MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def check_secret_key(key: str) -> None:
+    """Refuse a SECRET_KEY that is short, a known example, or made of few characters."""
+    plain = key.strip().lower()
+    if plain in EXAMPLE_SECRETS or any(plain.startswith(e + "-") for e in ("dev", "test")):
+        problem = "is a well-known example value"
+    elif len(key) < MIN_SECRET_KEY:
+        problem = f"has {len(key)} characters; it needs at least {MIN_SECRET_KEY}"
+    elif len(set(key)) < 8:
+        problem = "repeats a few characters; it must be random"
+    else:
+        return
+    raise ConfigError(
+        f"SECRET_KEY {problem}. Make a random one and keep it (a new key signs everyone out): "
+        f"export SECRET_KEY=$({MAKE_SECRET})"
+    )
 
 
 def default_database_url() -> str:
@@ -73,7 +106,6 @@ def load(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
-        "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,  # a 10 MB attachment and its form
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
@@ -82,12 +114,42 @@ def load(overrides: dict | None = None) -> dict:
         "PAGE_SIZE": _int("BOARD_PAGE_SIZE", 20),
         "MATCH_TOP_K": _int("MATCH_TOP_K", 10),
         "MATCH_THRESHOLD": _int("MATCH_THRESHOLD", 20),
-        #: Review bands: below the floor a match is weak; from MATCH_STRONG on it is strong.
+        #: Strength bands (board/matching/bands.py): a match is weak below the floor or below
+        #: MATCH_WEAK_SHARE % of its demand's best; strong from MATCH_STRONG when it also reaches
+        #: MATCH_STRONG_SHARE % of the best; possible in between.
         "MATCH_REVIEW_FLOOR": _int("MATCH_REVIEW_FLOOR", 35),
         "MATCH_STRONG": _int("MATCH_STRONG", 60),
+        "MATCH_WEAK_SHARE": _int("MATCH_WEAK_SHARE", 50),
+        "MATCH_STRONG_SHARE": _int("MATCH_STRONG_SHARE", 75),
         "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(DATA_ROOT / "seed" / "lexicon.tsv"),
         "PASSWORD_HASH_METHOD": "scrypt",
-        "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 14 * 24),
+        #: A session ends this long after sign-in, and after this long without a request.
+        "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 12),
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
+        #: A form's CSRF token is refused this many seconds after the page was served.
+        "WTF_CSRF_TIME_LIMIT": _int("WTF_CSRF_TIME_LIMIT", 4 * 3600),
+        #: Throttles (board/throttle.py): counters shared by every worker, in Redis when
+        #: REDIS_URL is set, else in the database. Each limit counts within its window.
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "THROTTLE_ENABLED": not _off(os.environ.get("THROTTLE_ENABLED")),
+        "LOGIN_LIMIT_PER_ACCOUNT": _int("LOGIN_LIMIT_PER_ACCOUNT", 5),
+        "LOGIN_LIMIT_PER_ADDRESS": _int("LOGIN_LIMIT_PER_ADDRESS", 30),
+        "LOGIN_WINDOW_MINUTES": _int("LOGIN_WINDOW_MINUTES", 15),
+        "SIGNUP_LIMIT_PER_ADDRESS": _int("SIGNUP_LIMIT_PER_ADDRESS", 10),
+        "SIGNUP_WINDOW_MINUTES": _int("SIGNUP_WINDOW_MINUTES", 60),
+        "RESET_LIMIT_PER_ACCOUNT": _int("RESET_LIMIT_PER_ACCOUNT", 5),
+        "RESET_LIMIT_PER_ADDRESS": _int("RESET_LIMIT_PER_ADDRESS", 20),
+        "RESET_WINDOW_MINUTES": _int("RESET_WINDOW_MINUTES", 60),
+        "SUGGEST_LIMIT_PER_ACCOUNT": _int("SUGGEST_LIMIT_PER_ACCOUNT", 60),
+        "SUGGEST_LIMIT_PER_ADDRESS": _int("SUGGEST_LIMIT_PER_ADDRESS", 300),
+        "SUGGEST_WINDOW_MINUTES": _int("SUGGEST_WINDOW_MINUTES", 1),
+        #: Request bodies: form fields per request, bytes of form text held in memory, JSON
+        #: nesting, and the longest query string.
+        "MAX_FORM_PARTS": _int("MAX_FORM_PARTS", 200),
+        "MAX_FORM_MEMORY_SIZE": _int("MAX_FORM_MEMORY_SIZE", 1024 * 1024),
+        "MAX_JSON_BYTES": _int("MAX_JSON_BYTES", 64 * 1024),
+        "MAX_JSON_DEPTH": _int("MAX_JSON_DEPTH", 20),
+        "MAX_QUERY_STRING": _int("MAX_QUERY_STRING", 4096),
         # Mail: with no MAIL_SERVER, mail is kept in the outbox staff read (admin → mail).
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": _int("MAIL_PORT", 25),
@@ -118,6 +180,14 @@ def load(overrides: dict | None = None) -> dict:
             )
         # Development only: sessions last as long as the process.
         cfg["SECRET_KEY"] = secrets.token_hex(32)
+    if cfg["BOARD_ENV"] not in LENIENT_ENVS and not cfg.get("TESTING"):
+        check_secret_key(cfg["SECRET_KEY"])
+    if cfg["SESSION_COOKIE_SECURE"]:
+        # Sent only over HTTPS, only to this host, for every path: a sibling domain or a
+        # plain-HTTP page cannot plant a session cookie of its own.
+        cfg.setdefault("SESSION_COOKIE_NAME", "__Host-session")
+        cfg["SESSION_COOKIE_PATH"] = "/"
+        cfg["SESSION_COOKIE_DOMAIN"] = None
     try:
         cfg["TRUSTED_PROXIES"] = net.parse_networks(cfg["TRUSTED_PROXIES"])
     except ValueError as exc:
@@ -126,4 +196,9 @@ def load(overrides: dict | None = None) -> dict:
         raise ConfigError("MATCH_THRESHOLD must be between 0 and 100")
     if cfg["MATCH_TOP_K"] < 1:
         raise ConfigError("MATCH_TOP_K must be at least 1")
+    for name in ("MATCH_REVIEW_FLOOR", "MATCH_STRONG", "MATCH_WEAK_SHARE", "MATCH_STRONG_SHARE"):
+        if not (0 <= cfg[name] <= 100):
+            raise ConfigError(f"{name} must be between 0 and 100")
+    if cfg["MATCH_REVIEW_FLOOR"] > cfg["MATCH_STRONG"]:
+        raise ConfigError("MATCH_REVIEW_FLOOR must not be above MATCH_STRONG")
     return cfg

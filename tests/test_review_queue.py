@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from board.extensions import db
 from board.models import AuditEntry, Demand, DemandStatus, Match, MatchStatus, Role, Round, User
-from board.services import matches, review_queue
+from board.services import bands, matches, review_queue
 
 # Capabilities for the default demand (站台门改造, equipment), with the scores the engine
 # gives them: three strong (>= 60), one possible (35-60), one weak (< 35).
@@ -71,9 +71,9 @@ def test_queue_lists_strong_and_possible_matches_strongest_first(app, queue, log
         stored = db.session.scalars(
             sa.select(Match).join(Match.demand).where(Demand.status.in_(review_queue.QUEUE_DEMANDS))
         ).all()
-        floor = review_queue.floor()
-        want = sorted((m for m in stored if m.score >= floor), key=lambda m: (-m.score, m.id))
-        weak = [m.id for m in stored if m.score < floor]
+        strength = bands.of(stored)
+        want = sorted((m for m in stored if strength[m.id] != "weak"), key=lambda m: (-m.score, m.id))
+        weak = [m.id for m in stored if strength[m.id] == "weak"]
         drafts = db.session.scalars(sa.select(Match.id).where(Match.demand_id == queue["draft"].id)).all()
     assert ids == [m.id for m in want]
     assert weak and not set(weak) & set(ids), "a weak match is in the default queue"
@@ -90,11 +90,17 @@ def test_queue_filters(app, queue, login):
     def ids(query):
         return shown_ids(staff.get(f"/admin/matches?{query}").get_data(as_text=True))
 
+    def band_of(match_ids):  # the one band rule (score against the floor and the demand's best)
+        with app.app_context():
+            return set(bands.of(db.session.scalars(sa.select(Match).where(Match.id.in_(match_ids)))).values())
+
     assert all(all_scores[i] >= 60 for i in ids("band=strong")) and len(ids("band=strong")) >= 2
+    assert band_of(ids("band=strong")) == {"strong"}
     possible = ids("band=possible")
-    assert possible and all(35 <= all_scores.get(i, 50) < 60 for i in possible)
+    assert possible and all(35 <= all_scores.get(i, 50) for i in possible) and band_of(possible) == {"possible"}
     weak = ids("band=weak")
-    assert weak and all(s < 35 for i, s in scores(app, weak).items())
+    assert weak and band_of(weak) == {"weak"}
+    assert any(s < 35 for i, s in scores(app, weak).items())
     with app.app_context():
         other_ids = set(db.session.scalars(sa.select(Match.id).where(Match.demand_id == queue["other"].id)))
     assert other_ids, "the submitted demand should have matches"

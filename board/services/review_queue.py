@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Capability, Demand, DemandStatus, Match, MatchStatus, Theme
-from . import matches
+from . import bands, matches
 from .demands import Page, paginate
 from .errors import Invalid, NotFound
 
@@ -28,19 +27,13 @@ BULK_LIMIT = 100
 
 
 def floor() -> float:
-    """Below this score a match is weak (``MATCH_REVIEW_FLOOR``)."""
-    return float(current_app.config.get("MATCH_REVIEW_FLOOR", 35))
+    """Below this score a match is weak whatever its demand's best (``MATCH_REVIEW_FLOOR``)."""
+    return bands.settings().floor
 
 
 def strong() -> float:
-    """From this score on a match is strong (``MATCH_STRONG``)."""
-    return float(current_app.config.get("MATCH_STRONG", 60))
-
-
-def band_of(score: float | None) -> str:
-    if score is None or score < floor():
-        return "weak"
-    return "strong" if score >= strong() else "possible"
+    """From this score on a match may be strong (``MATCH_STRONG``)."""
+    return bands.settings().strong
 
 
 @dataclass(frozen=True)
@@ -79,15 +72,11 @@ def _query(f: Filters):
         q = q.where(Demand.themes.any(Theme.code == f.theme))
     if f.status:
         q = q.where(Match.status == MatchStatus(f.status))
-    lo, hi = floor(), strong()
-    if f.band == "strong":
-        q = q.where(Match.score >= hi)
-    elif f.band == "possible":
-        q = q.where(Match.score >= lo, Match.score < hi)
-    elif f.band == "weak":
-        q = q.where(Match.score < lo)
-    elif f.band != "all":
-        q = q.where(Match.score >= lo)
+    if f.band != "all":
+        best = bands.best_subquery()
+        q = q.join(best, best.c.demand_id == Match.demand_id, isouter=True).where(
+            bands.condition(f.band, Match.score, best.c.best)
+        )
     return q
 
 

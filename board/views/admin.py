@@ -13,6 +13,7 @@ from ..i18n import loc
 from ..models import MatchStatus, Role
 from ..services import (
     accounts,
+    bands,
     demands,
     invitations,
     lexicon_admin,
@@ -86,6 +87,7 @@ def _demand_page(d, return_form=None, revision_form=None, status: int = 200, inv
             d=d,
             matches=shown,
             match_rights={m.id: rights.match(current_user, m) for m in shown},
+            bands=bands.of(shown),  # staff see every band, nothing folded
             replies=replies.for_demand(d),
             revision=rev,
             changes=revisions.compare(d, rev) if rev else [],

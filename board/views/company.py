@@ -11,7 +11,7 @@ from ..extensions import db
 from ..forms import ActionForm, AnswerReplyForm, DemandForm, InviteForm, ReasonForm
 from ..i18n import TRL_LABELS, loc
 from ..models import DemandStatus, ReplyStatus
-from ..services import demands, invitations, matches, records, replies, revisions, rights
+from ..services import bands, demands, invitations, matches, records, replies, revisions, rights
 from ..services.errors import Invalid
 from . import attempt, flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
@@ -37,10 +37,12 @@ def my_demands():
     items = demands.of_organization(current_user.organization_id)
     ids = [d.id for d in items]
     top = matches.top_for_demands(ids, 3)
+    strength = bands.of(m for ms in top.values() for m in ms)
     return render_template(
         "company/my_demands.html",
         items=items,
-        top=top,
+        top={d: [m for m in ms if not bands.folded(m, strength[m.id])] for d, ms in top.items()},
+        bands=strength,
         reply_counts=replies.counts_for_demands(ids),
     )
 
@@ -90,6 +92,9 @@ def _demand_page(d, answer_forms=None, status: int = 200, invite_forms=None):
         for f in (form.decision, form.decline_reason, form.reason):
             f.id = f.label.field_id = f"reply-{reply_id}-{f.name}"
     context = suggestion_context(d) if d.status in (DemandStatus.DRAFT, DemandStatus.SUBMITTED) else {}
+    reply_matches = replies.matches_for(received)
+    strength = bands.of([*shown, *reply_matches.values()])
+    partners, weak_partners = bands.shown_and_weak(shown, strength)
     return (
         render_template(
             "company/demand.html",
@@ -103,7 +108,10 @@ def _demand_page(d, answer_forms=None, status: int = 200, invite_forms=None):
             match_rights={m.id: rights.match(current_user, m) for m in shown},
             replies=received,
             answer_forms=forms,
-            reply_matches=replies.matches_for(received),
+            reply_matches=reply_matches,
+            bands=strength,
+            partners=partners,
+            weak_partners=weak_partners,
             waiting={r.id: replies.waiting_days(r) for r in received},
             trl_labels=TRL_LABELS,
             **invite_context(d, shown, "company.invite", invite_forms),

@@ -12,7 +12,7 @@ from ..auth import commit
 from ..extensions import db
 from ..forms import Form, length
 from ..models import Match, MatchStatus, Round
-from ..services import matches, records, review_queue
+from ..services import bands, matches, records, review_queue
 from ..services.errors import Invalid
 from . import back, flash_invalid, int_arg, text_arg
 from .admin import bp
@@ -61,7 +61,9 @@ def _queue_page(form: DecisionForm | None = None, errors: dict | None = None, st
             themes=records.all_themes(),
             floor=review_queue.floor(),
             strong=review_queue.strong(),
-            band_of=review_queue.band_of,
+            bands=bands.of(page.items),
+            weak_share=round(bands.settings().weak_share * 100),
+            strong_share=round(bands.settings().strong_share * 100),
             form=form or DecisionForm(formdata=None),
             errors=errors or {},
         ),

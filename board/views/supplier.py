@@ -13,6 +13,7 @@ from ..forms import ActionForm, CapabilityForm, ProfileForm, ReplyForm, opts
 from ..i18n import TRL_LABELS, loc
 from ..models import ReplyStatus
 from ..services import (
+    bands,
     capabilities,
     demands,
     invitations,
@@ -22,7 +23,7 @@ from ..services import (
     rights,
     uploads,
 )
-from ..services.errors import Invalid
+from ..services.errors import Duplicate, Invalid
 from . import flash_invalid, form_data, form_status, show_invalid
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
 
@@ -47,9 +48,15 @@ def matching():
     replied = {r.demand_id: r for r in replies.of_organization(current_user.organization_id)}
     invited = invitations.for_supplier(current_user.organization_id)
     shown = [d for d, _ in grouped] + [i.invitation.demand for i in invited]
+    strength = bands.of([m for _, ms in grouped for m in ms] + [i.match for i in invited if i.match])
+    # A demand this organisation fits only weakly (against the demand's best match) is folded away.
+    fits = [g for g in grouped if not all(bands.folded(m, strength[m.id]) for m in g[1])]
+    weak = [g for g in grouped if all(bands.folded(m, strength[m.id]) for m in g[1])]
     return render_template(
         "supplier/matching.html",
-        grouped=grouped,
+        grouped=fits,
+        weak_grouped=weak,
+        bands=strength,
         has_capabilities=has_capabilities,
         replied=replied,
         invited=invited,
@@ -160,6 +167,12 @@ def reply(demand_id: int):
     if form.validate_on_submit():
         try:
             r = replies.create(current_user, d, _reply_data(form), _upload(form))
+        except Duplicate as exc:  # sent twice: the reply that exists is the answer
+            db.session.rollback()
+            flash(str(exc.message), "info")
+            if exc.existing is None:
+                return redirect(url_for("supplier.my_replies"))
+            return redirect(url_for("supplier.my_replies") + f"#reply-{exc.existing.id}")
         except Invalid as exc:
             db.session.rollback()
             show_invalid(form, exc)
