@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..auth import commit
 from ..forms import ActionForm
 from ..models import OrgTag
-from ..services import industry_map, organizations, records, review_queue
+from ..services import bands, industry_map, organizations, records, review_queue
 from . import back, int_arg, text_arg
 from .admin import bp
 
@@ -111,6 +111,7 @@ def gaps():
         segments=records.all_segments(),
         themes=records.all_themes(),
         floor=review_queue.floor(),
+        band_of=bands.settings().band,
         concepts=industry_map.Concepts(),
     )
 
