@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, abort, current_app, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +21,19 @@ def init_app(app: Flask) -> None:
         from .services import accounts
 
         return accounts.load_session_user(token, current_app.config["BOARD_DEMO"])
+
+    @app.before_request
+    def touch_session():
+        """Load the signed-in user before the view runs, so that the idle timeout is checked
+        on every request and the session's last request is saved apart from the view's work."""
+        if request.endpoint == "static" or "_user_id" not in session:
+            return
+        current_user._get_current_object()
+        if db.session.dirty:
+            try:
+                db.session.commit()
+            except sa.exc.OperationalError:  # a busy database: the next request tries again
+                db.session.rollback()
 
 
 def require_audience(*audiences: str):

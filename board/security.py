@@ -1,4 +1,4 @@
-"""Response headers that every page gets."""
+"""Response headers that every page gets; request bounds (board/bodies.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    from . import bodies
+
+    bodies.init_app(app)
+
     @app.after_request
     def headers(resp: Response) -> Response:
         resp.headers.setdefault("Content-Security-Policy", CSP)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from board import create_app
 from board.extensions import db
 from board.services import seeding
+from tests.factories import PASSWORD
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_SKIP = (
@@ -27,6 +28,15 @@ BASE_CONFIG = {
     "SECRET_KEY": "test-secret",
     "WTF_CSRF_ENABLED": False,
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    # Throttles stay on (their code runs in every test) with limits no other test reaches;
+    # tests/test_throttle.py sets low ones.
+    "LOGIN_LIMIT_PER_ACCOUNT": 10_000,
+    "LOGIN_LIMIT_PER_ADDRESS": 10_000,
+    "SIGNUP_LIMIT_PER_ADDRESS": 10_000,
+    "RESET_LIMIT_PER_ACCOUNT": 10_000,
+    "RESET_LIMIT_PER_ADDRESS": 10_000,
+    "SUGGEST_LIMIT_PER_ACCOUNT": 10_000,
+    "SUGGEST_LIMIT_PER_ADDRESS": 10_000,
     "MATCH_THRESHOLD": 15,
     "MATCH_TOP_K": 10,
     "SERVER_NAME": None,
@@ -129,7 +139,7 @@ def make(app):
 def login():
     """Sign a test client in as a user (through the real sign-in form)."""
 
-    def do(client, user, password="password123"):
+    def do(client, user, password=PASSWORD):
         resp = client.post("/login", data={"email": user.email, "password": password})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
         return client

@@ -20,7 +20,7 @@ from board.services import accounts, capabilities, demands, replies
 
 _seq = itertools.count(1)
 
-PASSWORD = "password123"
+PASSWORD = "track-gauge-1435"  # not in seed/common-passwords.txt
 
 
 class Factory:

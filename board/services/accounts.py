@@ -14,10 +14,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import LoginSession, Organization, OrgKind, Role, User, utcnow
-from . import audit
+from . import audit, passwords
 from .errors import Invalid
 
-MIN_PASSWORD = 8
+MIN_PASSWORD = passwords.MIN_LENGTH
+#: A session's last request is written down at most this often (for the idle timeout).
+TOUCH_EVERY = dt.timedelta(minutes=1)
 #: The roles of an organisation's members (staff belong to no organisation).
 MEMBER_ROLES = (Role.COMPANY, Role.SUPPLIER, Role.BOTH)
 
@@ -50,12 +52,15 @@ def sign_up(
     organization_name: str,
     organization_kind: OrgKind = OrgKind.ENTERPRISE,
     website: str | None = None,
-) -> User:
-    """A company or supplier member with a new organisation of their own."""
+    links: dict | None = None,
+) -> User | None:
+    """A company or supplier member with a new organisation of their own, who is mailed a
+    welcome. When the address already has an account nothing is created and its owner is
+    mailed instead (None is returned): the caller answers both alike, so sign-up never says
+    which addresses have accounts. ``links`` holds the absolute sign-in and reset links."""
     if role not in MEMBER_ROLES:
         raise Invalid(_l("Choose whether you post demands, offer capabilities or both."), "role")
-    if find_user(email):
-        raise Invalid(_l("An account with this e-mail already exists."), "email")
+    check_email(email)
     if find_organization(organization_name):
         raise Invalid(
             _l(
@@ -64,8 +69,14 @@ def sign_up(
             ),
             "organization",
         )
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(_l("Use at least 8 characters."), "password")
+    passwords.check(password)
+    links = links or {}
+    owner = find_user(email)
+    if owner is not None:
+        generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])  # same time
+        _mail_account(owner, "signup_attempt", _l("Someone tried to sign up with your address"),
+                      owner.email, links)
+        return None
     org = Organization(
         name=organization_name.strip(), kind=organization_kind, website=website or None
     )
@@ -78,7 +89,23 @@ def sign_up(
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add_all([org, user])
     db.session.flush()
+    _mail_account(user, "welcome", _l("Your account is ready"), user.email, links)
     return user
+
+
+def _mail_account(user: User, template: str, subject, to: str, links: dict) -> None:
+    """An account e-mail in the owner's language (none for shared demo accounts)."""
+    from flask_babel import force_locale
+
+    from . import notices
+
+    if user.is_demo:
+        return
+    lang = notices.user_lang(user)
+    with force_locale(lang):
+        subject = str(subject)
+    notices.queue_mail(to=to, user=user, kind=template, lang=lang, subject=subject,
+                       template=template, email=to, **links)
 
 
 def create_user(
@@ -93,8 +120,7 @@ def create_user(
     check_email(email)
     if find_user(email):
         raise Invalid(_l("An account with this e-mail already exists."), "email")
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(_l("Use at least 8 characters."), "password")
+    passwords.check(password)
     user = User(
         email=normalise_email(email),
         display_name=display_name,
@@ -124,7 +150,8 @@ def authenticate(email: str, password: str, demo_mode: bool) -> User | None:
 
 def start_session(user: User) -> str:
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(user=user, token_hash=LoginSession.hash_token(token)))
+    db.session.add(LoginSession(user=user, token_hash=LoginSession.hash_token(token),
+                                last_seen_at=utcnow()))
     user.last_login_at = utcnow()
     db.session.flush()
     user.session_token = token
@@ -140,12 +167,18 @@ def load_session_user(token: str | None, demo_mode: bool) -> User | None:
     )
     if row is None or row.revoked_at is not None:
         return None
-    lifetime = dt.timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
-    if row.created_at < utcnow() - lifetime:  # sign in again after the session's lifetime
+    cfg, now = current_app.config, utcnow()
+    lifetime = dt.timedelta(hours=cfg["SESSION_LIFETIME_HOURS"])
+    if row.created_at < now - lifetime:  # sign in again after the session's lifetime
+        return None
+    seen = row.last_seen_at or row.created_at
+    if seen < now - dt.timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):  # idle too long
         return None
     user = row.user
     if not user.active or (user.is_demo and not demo_mode):
         return None
+    if now - seen > TOUCH_EVERY:
+        row.last_seen_at = now  # committed by auth.touch_session, before the view runs
     user.session_token = token
     return user
 
@@ -202,9 +235,9 @@ def add_member(
 
 # -- password and sessions (account page, reset links) --------------------------------
 def check_new_password(password: str, field: str = "password") -> None:
-    """A new password: at least MIN_PASSWORD characters, kept exactly as typed."""
-    if len(password or "") < MIN_PASSWORD:
-        raise Invalid(_l("Use at least 8 characters."), field)
+    """A new password: at least MIN_PASSWORD characters, not a common one, kept exactly as
+    typed."""
+    passwords.check(password, field)
 
 
 def end_other_sessions(user: User, keep_token: str | None) -> None:

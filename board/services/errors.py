@@ -20,3 +20,12 @@ class Forbidden(ServiceError):
 
 class Invalid(ServiceError):
     """The request is well-formed but breaks a rule (message is user-facing)."""
+
+
+class Duplicate(Invalid):
+    """What the request would create exists already (sent twice, or by two people at once);
+    ``existing`` is that record, for the answer."""
+
+    def __init__(self, message: str = "", existing=None):
+        super().__init__(message)
+        self.existing = existing

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -24,8 +25,9 @@ from ..models import (
     utcnow,
 )
 from . import announce, rights, uploads
-from .errors import Forbidden, Invalid, NotFound
+from .errors import Duplicate, Forbidden, Invalid, NotFound
 
+ALREADY_REPLIED = _l("Your organisation has already replied to this demand.")
 #: Technology readiness levels a reply may state.
 TRL_LEVELS = range(1, 10)
 
@@ -50,12 +52,13 @@ def create(user: User, demand: Demand, data: dict, attachment=None) -> Reply:
         if demand.organization_id == user.organization_id:
             raise Invalid(_l("Your organisation posted this demand; it cannot reply to it."))
         raise Invalid(_closed_message(demand))
-    reply = existing(user.organization_id, demand.id)
+    org_id, demand_id = user.organization_id, demand.id
+    reply = existing(org_id, demand_id)
     if reply is not None and reply.status != ReplyStatus.WITHDRAWN:
-        raise Invalid(_l("Your organisation has already replied to this demand."))
+        raise Duplicate(ALREADY_REPLIED, reply)
     fields = _checked(user, data)
     if reply is None:  # a withdrawn reply is replaced by the new one
-        reply = Reply(demand=demand, organization_id=user.organization_id)
+        reply = Reply(demand=demand, organization_id=org_id)
         db.session.add(reply)
     else:
         _drop_attachment(reply)
@@ -65,9 +68,16 @@ def create(user: User, demand: Demand, data: dict, attachment=None) -> Reply:
     _fill(reply, user, fields)
     reply.status = ReplyStatus.SENT
     reply.status_reason = None
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same reply sent again at the same moment (a double click, two tabs, two
+        # colleagues): the one that got in first stands, and is the answer.
+        db.session.rollback()
+        raise Duplicate(ALREADY_REPLIED, existing(org_id, demand_id)) from None
     if attachment is not None:
         _attach(reply, attachment)
-    db.session.flush()
+        db.session.flush()
     announce.reply_received(reply, user)
     return reply
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from .. import bodies, throttle
 from ..auth import require_audience
 from ..i18n import loc
 from ..matching import Doc
@@ -19,7 +21,16 @@ MAX_TEXT = 5000
 
 @bp.post("/suggest")
 def suggest():
-    data = request.get_json(silent=True)
+    wait = throttle.first_wait(
+        throttle.hit("suggest-account", str(current_user.id)),
+        throttle.hit("suggest-address", throttle.address()),
+    )
+    if wait:
+        return jsonify(error=throttle.wait_message(wait), status=429), 429, throttle.retry_header(wait)
+    try:
+        data = bodies.json_body()
+    except bodies.BadBody as exc:
+        return jsonify(error=exc.message, status=exc.status), exc.status
     if not isinstance(data, dict):
         return jsonify(error=_("Send a JSON object with title, description and keywords.")), 400
     title = data.get("title") or ""

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
+from .. import throttle
 from ..auth import commit, is_safe_next
 from ..extensions import db
 from ..forms import (
@@ -64,27 +65,53 @@ def signup():
     if request.method == "GET" and request.args.get("role") in ("company", "supplier", "both"):
         form.role.data = request.args["role"]
     if form.validate_on_submit():
+        wait = throttle.hit("signup-address", throttle.address())
+        if wait:
+            return _throttled("auth/signup.html", form, wait)
+        links = {"login_link": _mail_link("auth.login"),
+                 "reset_link": _mail_link("auth.forgot_password")}
         try:
-            user = accounts.sign_up(
+            accounts.sign_up(
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
                 role=Role(form.role.data),
                 organization_name=form.organization.data,
                 organization_kind=OrgKind(form.organization_kind.data),
+                links=links,
             )
-            _sign_in(user)
             commit()
         except Invalid as exc:
             db.session.rollback()
             show_invalid(form, exc)
         except IntegrityError:
+            # The same address signed up twice at once: the first one holds it, and this
+            # answer is the same as for any known address.
             db.session.rollback()
-            form.email.errors.append(_("An account with this e-mail already exists."))
+            return _signed_up(form.email.data)
         else:
-            flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
-            return redirect(home_for(user))
+            return _signed_up(form.email.data)
     return render_template("auth/signup.html", form=form), form_status(form)
+
+
+def _signed_up(email: str):
+    """One answer whether the address was new (the account now exists) or already had an
+    account (its owner was e-mailed): nobody learns from sign-up which addresses exist."""
+    flash(
+        _(
+            "Thank you. We have sent a message to %(email)s. If this address had no account "
+            "yet, your account is ready: sign in with it and the password you chose.",
+            email=accounts.normalise_email(email),
+        ),
+        "success",
+    )
+    return redirect(url_for("auth.login"))
+
+
+def _throttled(template: str, form, wait: int):
+    """The form again, with how long to wait, as 429 Too Many Requests."""
+    form.form_errors.append(throttle.wait_message(wait))
+    return render_template(template, form=form), 429, throttle.retry_header(wait)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -95,12 +122,20 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
+        account, here = accounts.normalise_email(form.email.data), throttle.address()
+        wait = throttle.first_wait(throttle.blocked("login-account", account),
+                                   throttle.blocked("login-address", here))
+        if wait:  # the password is not even checked
+            return _throttled("auth/login.html", form, wait)
         user = accounts.authenticate(
             form.email.data, form.password.data, current_app.config["BOARD_DEMO"]
         )
         if user is None:
+            throttle.hit("login-account", account)
+            throttle.hit("login-address", here)
             form.form_errors.append(_("E-mail or password is not correct."))
         else:
+            throttle.clear("login-account", account)
             _sign_in(user)
             commit()
             target = form.next.data
@@ -125,10 +160,10 @@ def logout():
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _mail_link(endpoint: str, token: str) -> str:
+def _mail_link(endpoint: str, token: str | None = None) -> str:
     """An absolute link for an account e-mail. In production it is built on BOARD_URL unless
     TRUSTED_HOSTS checks the Host header, so a forged Host cannot send a token elsewhere."""
-    path = url_for(endpoint, token=token)
+    path = url_for(endpoint, token=token) if token else url_for(endpoint)
     cfg = current_app.config
     if cfg["BOARD_ENV"] == "production" and not cfg.get("TRUSTED_HOSTS"):
         return cfg["BOARD_URL"] + path
@@ -157,6 +192,12 @@ def _sign_out_here() -> None:
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
+        wait = throttle.first_wait(
+            throttle.hit("reset-account", accounts.normalise_email(form.email.data)),
+            throttle.hit("reset-address", throttle.address()),
+        )
+        if wait:
+            return _throttled("auth/forgot.html", form, wait)
         tokens.request_password_reset(
             form.email.data, lambda token: _mail_link("auth.reset_password", token)
         )
