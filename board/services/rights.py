@@ -384,3 +384,155 @@ def account(user, target) -> AccountRights:
         grant_staff=target.role != Role.STAFF,
         remove_staff=not own and target.role == Role.STAFF,
     )
+
+
+# -- the directory: organisation profiles -----------------------------------------------
+#: Who may open a profile, by the visibility its organisation chose.
+PROFILE_VISIBILITIES = ("public", "members", "staff")
+
+
+@dataclass(frozen=True)
+class OrganizationRights:
+    see: bool = False  # open its profile (and its logo)
+    member: bool = False  # the viewer belongs to it
+    edit: bool = False  # change its profile, credentials and references
+    contacts: bool = False  # its contact person, e-mail and phone
+    check: bool = False  # staff: check credentials and references, mark alliance members
+    bookmark: bool = False  # keep it on the viewer's organisation's list
+    note: bool = False  # keep notes on it (the organisation's own, or staff-only for staff)
+    invite: bool = False  # ask it to reply to one of the viewer's demands
+    insights: bool = False  # its completeness checklist, weekly views, demands it matched
+
+
+def organization(user, org) -> OrganizationRights:
+    """A profile is seen by everyone (public), by anyone signed in (members) or by staff
+    (staff); its own members and staff always see it. A merged organisation has no profile
+    but for staff. Contacts are never public: its members, staff, and the other party of a
+    reply or a confirmed match between the two organisations see them."""
+    staff = is_staff(user)
+    member = signed_in(user) and not staff and _member_of(user, org.id)
+    if org.merged_into_id is not None and not staff:
+        return OrganizationRights()
+    vis = org.profile_visibility or "members"
+    see = staff or member or vis == "public" or (vis == "members" and signed_in(user))
+    if not see:
+        return OrganizationRights()
+    other = signed_in(user) and not staff and not member and user.organization_id is not None
+    return OrganizationRights(
+        see=True,
+        member=member,
+        edit=member and org.merged_into_id is None,
+        contacts=member or staff or (other and _parties(user, org.id)),
+        check=staff,
+        bookmark=other and is_company(user),
+        note=other or staff,
+        invite=other and is_company(user),
+        insights=member or staff,
+    )
+
+
+def _parties(user, org_id: int) -> bool:
+    """Do the user's organisation and ``org_id`` meet in a reply or a confirmed match that
+    lets this user see the other side (the reply and match rules decide)?"""
+    import sqlalchemy as sa
+    from flask import g, has_request_context
+
+    from ..extensions import db
+
+    key = ("parties", user.id, org_id)
+    cache = g.setdefault("rights_cache", {}) if has_request_context() else {}
+    if key in cache:
+        return cache[key]
+    mine = user.organization_id
+    found = False
+    # The supplier replied to one of the user's demands: the company reads the reply.
+    for r in db.session.scalars(
+        sa.select(Reply).join(Reply.demand).where(
+            Reply.organization_id == org_id, Demand.organization_id == mine,
+            Reply.status != ReplyStatus.WITHDRAWN)
+    ):
+        if reply(user, r).see:
+            found = True
+            break
+    # The user's organisation replied to one of org's demands: only where the poster is shown.
+    if not found:
+        for r in db.session.scalars(
+            sa.select(Reply).join(Reply.demand).where(
+                Reply.organization_id == mine, Demand.organization_id == org_id,
+                Reply.status != ReplyStatus.WITHDRAWN)
+        ):
+            if reply(user, r).see and demand(user, r.demand).poster:
+                found = True
+                break
+    # Staff confirmed a match of org's capability on one of the user's demands.
+    if not found:
+        for m in db.session.scalars(
+            sa.select(Match).join(Match.demand).join(Match.capability).where(
+                Demand.organization_id == mine, Capability.organization_id == org_id,
+                Match.status == MatchStatus.CONFIRMED)
+        ):
+            if match(user, m).contacts:
+                found = True
+                break
+    cache[key] = found
+    return found
+
+
+def profile_lists_demand(d: Demand) -> bool:
+    """A profile lists a demand only when it was published under its poster's name: an
+    anonymous demand is never listed (not even counted) on its poster's profile."""
+    return d.was_published and not d.is_anonymous
+
+
+def profile_demand_clause():
+    """``profile_lists_demand`` as a SQL condition on Demand."""
+    from ..models import Visibility
+
+    return (
+        Demand.published_at.is_not(None)
+        & Demand.status.in_([DemandStatus.PUBLISHED, DemandStatus.CLOSED])
+        & (Demand.visibility == Visibility.PUBLIC)
+    )
+
+
+def poster_profile(user, d: Demand) -> bool:
+    """May a demand's page link to its poster's profile? Never for an anonymous demand."""
+    return (not d.is_anonymous and demand(user, d).poster
+            and organization(user, d.organization).see)
+
+
+def profile_clause(user):
+    """The organisations whose profiles ``user`` may see, as a SQL condition (the directory's
+    list applies the same rule as ``organization``)."""
+    import sqlalchemy as sa
+
+    from ..models import Organization
+
+    if is_staff(user):
+        return sa.true()
+    allowed = ["public", "members"] if signed_in(user) else ["public"]
+    cond = Organization.profile_visibility.in_(allowed)
+    if signed_in(user) and user.organization_id is not None:
+        cond = cond | (Organization.id == user.organization_id)
+    return Organization.merged_into_id.is_(None) & cond
+
+
+@dataclass(frozen=True)
+class NoteRights:
+    see: bool = False
+    delete: bool = False
+
+
+def org_note(user, n) -> NoteRights:
+    """A note is read by its writer's organisation alone; a staff note by staff alone."""
+    if n.organization_id is None:
+        ok = is_staff(user)
+    else:
+        ok = signed_in(user) and not is_staff(user) and user.organization_id == n.organization_id
+    return NoteRights(see=ok, delete=ok)
+
+
+def compare(user, d: Demand) -> bool:
+    """Put suppliers side by side for a demand: its poster, and staff who review it."""
+    r = demand(user, d)
+    return r.manage or r.review
