@@ -24,6 +24,10 @@ def init_app(app: Flask) -> None:
         eval_matching,
         lexicon_check,
         send_mail,
+        bench,
+        backup,
+        restore,
+        check,
     ):
         app.cli.add_command(cmd)
 
@@ -33,6 +37,7 @@ def upgrade_schema() -> None:
     from flask_migrate import upgrade
 
     Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(current_app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     upgrade()
 
 
@@ -110,6 +115,53 @@ def set_active(email: str, disable: bool) -> None:
     accounts.set_active(user, not disable)
     db.session.commit()
     click.echo(f"{user.email}: {'disabled, sessions ended' if disable else 'enabled'}")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(path: Path) -> None:
+    """Copy the database to PATH while the board runs (SQLite); print the pg_dump command
+    for PostgreSQL."""
+    from .services import backup as bk
+
+    try:
+        source = bk.sqlite_path(db.engine.url)
+        if source is None:
+            dump, _restore = bk.pg_commands(path)
+            click.echo("PostgreSQL: back up with its own tool (password from PGPASSWORD or "
+                       "~/.pgpass):")
+            click.echo(dump)
+            return
+        pages = bk.backup_sqlite(source, path)
+    except bk.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up {source} to {path} ({pages} pages).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@with_appcontext
+def restore(path: Path, yes: bool) -> None:
+    """Replace the database with the copy in PATH (SQLite; stop the board first). For
+    PostgreSQL, print the pg_restore command."""
+    from .services import backup as bk
+
+    try:
+        target = bk.sqlite_path(db.engine.url)
+        if target is None:
+            _dump, command = bk.pg_commands(path)
+            click.echo("PostgreSQL: restore with its own tool (stop the board first):")
+            click.echo(command)
+            return
+        bk.check_copy(path)
+        if not yes:
+            click.confirm(f"Replace everything in {target} with {path}?", abort=True)
+        bk.restore_sqlite(path, target)
+    except bk.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored {target} from {path}.")
 
 
 @click.command("rematch")
@@ -213,6 +265,31 @@ def lexicon_check(path: Path | None) -> None:
         sys.exit(1)
 
 
+@click.command("bench")
+@click.option("--capabilities", "n", type=click.IntRange(min=10), default=100_000, show_default=True)
+@click.option("--demands", "m", type=click.IntRange(min=5), default=10_000, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=3), default=20, show_default=True,
+              help="How many times each timed measurement runs (median and p95 over them).")
+@click.option("--quick", is_flag=True, help="A hundredth of the sizes (for CI: checks it runs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--seed", type=int, default=20261201, show_default=True)
+def bench(n: int, m: int, repeats: int, quick: bool, as_json: bool, seed: int) -> None:
+    """Measure matching, imports, the rematch and search on synthetic data in a temporary
+    database (the board's own database is not touched); print each figure beside its target."""
+    import json
+
+    from .services import bench as bench_service
+
+    if quick:
+        n, m, repeats = max(10, n // 100), max(5, m // 100), min(repeats, 5)
+    report = bench_service.run(n, m, repeats, seed, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{n:,} capabilities, {m:,} demands, {repeats} repeats")
+        click.echo(report.table())
+
+
 @click.command("send-mail")
 @with_appcontext
 def send_mail() -> None:
@@ -254,3 +331,17 @@ def export_table(kind: str, fmt: str, round_id: int | None, lang: str, output: P
     else:
         exporting.write_xlsx(header, rows, output, table.title(lang))
     click.echo(f"Wrote {len(rows)} rows ({kind}) to {output}", err=True)
+
+
+@click.command("check")
+def check() -> None:
+    """Production readiness: one line per problem; exit 1 when there is any."""
+    from . import health
+
+    problems = health.production_problems(current_app._get_current_object())
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s): not ready for production.", err=True)
+        sys.exit(1)
+    click.echo("Ready for production: no problem found.")
