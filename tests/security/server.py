@@ -59,6 +59,8 @@ def database(kind: str, tmp: Path):
 
 def seeding_app(url: str, **overrides):
     """An app on ``url`` with its tables and taxonomy, for seeding before the server starts."""
+    import flask_migrate
+
     from board import create_app
     from board.extensions import db
     from board.services import seeding
@@ -66,7 +68,8 @@ def seeding_app(url: str, **overrides):
 
     app = create_app(dict(BASE_CONFIG, SQLALCHEMY_DATABASE_URI=url, **overrides))
     with app.app_context():
-        db.create_all()
+        # The production start refuses a schema behind the migrations: build it with them.
+        flask_migrate.upgrade()
         seeding.load_taxonomy()
         db.session.commit()
     return app
@@ -121,8 +124,11 @@ def gunicorn(url: str, tmp: Path, workers: int = 2, **env_extra):
     port = free_port()
     log = tmp / f"gunicorn-{port}.log"
     env = production_env(url, tmp, **env_extra)
+    Path(env["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
            f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5", "board.wsgi:app"]
+    if (ROOT / "board" / "gunicorn_conf.py").exists():  # the production start's settings
+        cmd[3:3] = ["-c", "python:board.gunicorn_conf"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", proc, log, env)
