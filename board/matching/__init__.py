@@ -4,7 +4,7 @@ normalize -> tokenize -> lexicon lookup (analysis) -> score; index for candidate
 
 from .analysis import Analysis, Doc
 from .engine import Engine, Ranked, Suggestion
-from .index import MemoryIndex, index_keys, rank_candidates, term_index_key
+from .index import MemoryIndex, SearchStats, index_keys, query_keys, rank_candidates, term_index_key
 from .lexicon import Concept, ExtraTerm, Lexicon, LexiconError
 from .normalize import fold, normalise
 from .score import Scored, TermStats, Weights
@@ -20,12 +20,14 @@ __all__ = [
     "MemoryIndex",
     "Ranked",
     "Scored",
+    "SearchStats",
     "Suggestion",
     "TermStats",
     "Weights",
     "fold",
     "index_keys",
     "normalise",
+    "query_keys",
     "rank_candidates",
     "term_index_key",
 ]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .analysis import Analysis, Analyzer, Doc
-from .index import MemoryIndex, _id_order, index_keys
+from .index import MemoryIndex, SearchStats, _id_order, index_keys
 from .lexicon import Concept, ExtraTerm, Lexicon
 from .score import FixedStats, Scored, TermStats, Weights, keyword_terms, profile, score
 from .tokenize import is_cjk
@@ -122,14 +122,32 @@ class Engine:
         threshold: float = 0.0,
         exhaustive: bool = False,
         candidate_limit: int | None = None,
+        exclude: Collection[Hashable] = (),
+        stats: SearchStats | None = None,
     ) -> list[Ranked]:
-        """Rank the records of an index for a demand. ``exhaustive`` scores every record; the
-        index's own document frequencies weigh shared words outside the lexicon."""
-        if exhaustive:
-            ids: Iterable[Hashable] = index.records
-        else:
-            ids = index.candidates(demand, candidate_limit or self.candidate_limit(top_k))
-        return self.rank(demand, ((i, index.records[i]) for i in ids), top_k, threshold, index)
+        """Rank the records of an index for a demand; the index's own document frequencies
+        weigh shared words outside the lexicon. ``exhaustive`` scores every record;
+        ``candidate_limit`` scores only that many records sharing the most weight with the
+        demand; by default a max-score cut over the index finds the same top ``top_k`` as
+        scoring every record (see MemoryIndex.top). ``exclude``: ids left out."""
+        if exhaustive or candidate_limit:
+            if exhaustive:
+                ids: Iterable[Hashable] = index.records
+            else:
+                ids = index.candidates(demand, candidate_limit)
+            pool = ((i, index.records[i]) for i in ids if i not in exclude)
+            return self.rank(demand, pool, top_k, threshold, index)
+        fixed = self.demand_stats(demand, index)
+        records, lex, w = index.records, self.lexicon, self.weights
+
+        def exact(rid: Hashable) -> float:
+            return score(demand, records[rid], lex, w, False, fixed).score
+
+        best = index.top(demand, top_k, exact, threshold, exclude, stats)
+        return [
+            Ranked(rid, value, score(demand, records[rid], lex, w, True, fixed).reasons)
+            for value, rid in best
+        ]
 
     @staticmethod
     def candidate_limit(top_k: int) -> int:
