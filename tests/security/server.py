@@ -152,7 +152,7 @@ def gunicorn(url: str, tmp: Path, workers: int = 2, **env_extra):
         yield server
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGINT)  # quick shutdown: nothing is left to finish
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
