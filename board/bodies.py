@@ -1,7 +1,8 @@
 """Request bodies and query strings, bounded and parsed safely.
 
-Form bodies are bounded by Flask's own settings (``MAX_CONTENT_LENGTH``, ``MAX_FORM_PARTS``,
-``MAX_FORM_MEMORY_SIZE``: over them is a 413 page); a query string longer than
+Form bodies are bounded by ``MAX_CONTENT_LENGTH``, ``MAX_FORM_PARTS`` and
+``MAX_FORM_MEMORY_SIZE`` (Flask's settings for multipart bodies, applied here to urlencoded
+ones too; over them is a 413 page); a query string longer than
 ``MAX_QUERY_STRING`` is a 414; JSON is read through :func:`json_body`, which refuses a body
 over ``MAX_JSON_BYTES``, nested deeper than ``MAX_JSON_DEPTH`` or not JSON at all with a 400
 that says so in the user's language (never a 500 from the parser's recursion).
@@ -57,8 +58,19 @@ def json_body():
         raise BadBody(_("The request is not valid JSON.")) from None
 
 
+def check_request():
+    """Refuse an overlong query string, and a urlencoded form over the multipart bounds
+    (Werkzeug applies MAX_FORM_PARTS and MAX_FORM_MEMORY_SIZE to multipart bodies only)."""
+    cfg = current_app.config
+    if len(request.query_string) > cfg["MAX_QUERY_STRING"]:
+        abort(414, description=_("The address is too long to be read."))
+    if request.mimetype == "application/x-www-form-urlencoded":
+        if (request.content_length or 0) > cfg["MAX_FORM_MEMORY_SIZE"]:
+            abort(413)
+        if request.get_data(cache=True).count(b"&") >= cfg["MAX_FORM_PARTS"]:
+            abort(413)
+
+
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def bounded_query_string():
-        if len(request.query_string) > app.config["MAX_QUERY_STRING"]:
-            abort(414, description=_("The address is too long to be read."))
+    # First of all before-request functions: before the CSRF check parses the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_request)
