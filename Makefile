@@ -68,7 +68,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check board tests
 
 eval: install
-	$(BIN)/flask --app board eval-matching tests/eval/matching_eval.json
+	$(BIN)/flask --app board eval-matching tests/eval/generalisation_tune.json tests/eval/generalisation_heldout.json tests/eval/matching_eval.json
 
 screenshots: install
 	$(BIN)/python -m tests.browser.screenshots docs/screenshots

@@ -221,33 +221,50 @@ def export_matches(fmt: str, top: int, output: Path | None) -> None:
 
 
 @click.command("eval-matching")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
-def eval_matching(path: Path) -> None:
-    """Ranking quality on a labelled set: the engine against a plain rapidfuzz baseline."""
+def eval_matching(paths: tuple[Path, ...]) -> None:
+    """Ranking quality on one or more labelled sets (for example a tuning and a held-out
+    split): the engine against a plain rapidfuzz baseline, set by set, then a summary."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from .matching import Engine, evaluate
+    from .services import bands
     from .services.matcher import get_engine
 
-    try:
-        evalset = evaluate.load(path)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise click.ClickException(f"{path} is not an evaluation set: {exc}") from exc
+    sets = []
+    for path in paths:
+        try:
+            sets.append((path, evaluate.load(path)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise click.ClickException(f"{path} is not an evaluation set: {exc}") from exc
     try:
         engine = get_engine()  # the lexicon file plus staff additions
     except SQLAlchemyError:
         db.session.rollback()
         engine = Engine.from_files(current_app.config["LEXICON_PATH"])
         click.echo("(no database yet: using the lexicon file alone)", err=True)
-    engine_result, baseline = evaluate.run(engine, evalset)
-    click.echo(
-        f"{len(evalset.demands)} demands, {len(evalset.capabilities)} capabilities "
-        f"(lexicon: {len(engine.lexicon.concepts)} concepts)"
-    )
-    click.echo(engine_result.row())
-    click.echo(baseline.row())
-    click.echo(f"difference in nDCG@5: {engine_result.ndcg5 - baseline.ndcg5:+.3f}")
+    rule = bands.settings()
+    summary = []
+    for path, evalset in sets:
+        engine_result, baseline = evaluate.run(engine, evalset, rule)
+        click.echo(
+            f"{path.name}: {len(evalset.demands)} demands, {len(evalset.capabilities)} capabilities "
+            f"(lexicon: {len(engine.lexicon.concepts)} concepts)"
+        )
+        click.echo(engine_result.row())
+        click.echo(baseline.row())
+        click.echo(f"difference in nDCG@5: {engine_result.ndcg5 - baseline.ndcg5:+.3f}")
+        summary.append((path.name, len(evalset.demands), engine_result))
+    if len(summary) > 1:
+        click.echo("")
+        click.echo(f"{'set':<32} {'demands':>7} {'nDCG@5':>7} {'P@3':>6} {'dist.top3':>9} "
+                   f"{'recall@5':>8} {'miss@10':>7} {'dist.>weak':>10}")
+        for name, n, r in summary:
+            above = "n/a" if r.distractors_floor is None else str(r.distractors_floor)
+            click.echo(f"{name:<32} {n:>7} {r.ndcg5:>7.3f} {r.precision3:>6.3f} {r.distractors_top3:>9} "
+                       f"{r.strong_recall5:>8.3f} {r.strong_missing10:>7} {above:>10}")
 
 
 @click.command("lexicon-check")
@@ -334,6 +351,7 @@ def export_table(kind: str, fmt: str, round_id: int | None, lang: str, output: P
 
 
 @click.command("check")
+@with_appcontext
 def check() -> None:
     """Production readiness: one line per problem; exit 1 when there is any."""
     from . import health

@@ -119,3 +119,28 @@ def test_the_queue_filters_by_the_same_rule(app, make, demand_with_three, login)
     staff = login(app.test_client(), make.user(Role.STAFF))
     html = staff.get("/admin/matches?band=weak&status=").get_data(as_text=True)
     assert f'id="match-{m.id}"' in html and "band-weak" in html
+
+
+def test_the_evaluation_counts_distractors_above_the_weak_band_by_the_same_rule():
+    from board.matching import Doc, evaluate
+
+    docs = [Doc(id=i, title=i) for i in ("d", "good", "bad1", "bad2")]
+    evalset = evaluate.EvalSet(demands=docs[:1], capabilities=docs[1:],
+                               judgments={"d": {"good": 2}}, distractors={"d": {"bad1", "bad2"}})
+    # bad1 clears the floor but scores under half of the best; bad2 is a possible match.
+    result = evaluate.measure("fake", evalset, lambda d: [("good", 96.0), ("bad2", 60.0), ("bad1", 40.0)],
+                              bands=Bands())
+    assert result.distractors_floor == 1 and result.distractors_top3 == 2
+
+
+def test_eval_matching_reports_both_splits_with_every_figure(app):
+    from board.config import PROJECT_ROOT
+
+    sets = [str(PROJECT_ROOT / "tests" / "eval" / f"generalisation_{s}.json") for s in ("tune", "heldout")]
+    out = app.test_cli_runner().invoke(args=["eval-matching", *sets])
+    assert out.exit_code == 0, out.output
+    for name in ("generalisation_tune.json: 31 demands", "generalisation_heldout.json: 14 demands",
+                 "precision@3", "recall@5", "missing from top 10", "distractors above the weak band"):
+        assert name in out.output, out.output
+    summary = out.output.split("\n\n")[-1].splitlines()
+    assert [line.split()[0] for line in summary[1:]] == ["generalisation_tune.json", "generalisation_heldout.json"]

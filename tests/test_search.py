@@ -76,3 +76,90 @@ def test_hostile_queries_are_just_text(client, board):
         resp = client.get("/", query_string={"q": q})
         assert resp.status_code == 200
         assert "<script>alert(1)</script>" not in resp.get_data(as_text=True)
+
+
+# -- capabilities: suppliers search their own, staff search all, through the same engine ----------
+CAP_SIGNALLING = dict(title="CBTC信号系统集成与互联互通测试", segment="control",
+                      description="为城轨线路提供基于通信的列车控制系统集成、联调与互联互通测试。",
+                      keywords="CBTC、信号系统")
+CAP_STORAGE = dict(title="Wayside energy storage for regenerative braking", segment="equipment",
+                   description="Supercapacitor and battery energy storage that recovers braking energy at stations.",
+                   keywords="energy storage")
+CAP_TRAINING = dict(title="轨道交通虚拟现实培训系统", segment="operation",
+                    description="面向司机与站务人员的VR实训与考核平台。", keywords="虚拟现实、培训")
+CAP_TUNNEL = dict(title="盾构隧道监测", segment="construction",
+                  description="盾构掘进沉降监测。", keywords="盾构")
+
+
+@pytest.fixture
+def caps(app, make):
+    supplier = make.user(Role.SUPPLIER)
+    other = make.user(Role.SUPPLIER)
+    ids = {name: make.capability(supplier, **fields).id
+           for name, fields in (("signalling", CAP_SIGNALLING), ("storage", CAP_STORAGE),
+                                ("training", CAP_TRAINING), ("tunnel", CAP_TUNNEL))}
+    ids["other"] = make.capability(other, **dict(CAP_SIGNALLING, title="另一家的CBTC信号系统")).id
+    return {"supplier": supplier, "other": other, "staff": make.user(Role.STAFF), "ids": ids}
+
+
+def found_caps(client, path, q, **args):
+    html = client.get(path, query_string={"q": q, **args}).get_data(as_text=True)
+    pattern = r'href="/supplier/capabilities/(\d+)"' if path.startswith("/supplier") else r'id="cap-(\d+)"'
+    return [int(i) for i in dict.fromkeys(re.findall(pattern, html))], html
+
+
+@pytest.mark.parametrize("q,plain,expected", [
+    ("ＣＢＴＣ", "CBTC", "signalling"), ("信號系統", "信号系统", "signalling"),
+    ("signalling", "信号系统", "signalling"), ("energy storage", "储能", "storage"),
+    ("VR", "虚拟现实", "training"), ("虚拟现实", "virtual reality", "training"),
+])
+def test_a_supplier_finds_its_capabilities_by_any_form_of_a_term(app, caps, login, q, plain, expected):
+    client = login(app.test_client(), caps["supplier"])
+    ids, html = found_caps(client, "/supplier/capabilities", q)
+    same, _ = found_caps(client, "/supplier/capabilities", plain)
+    assert ids and ids[0] == caps["ids"][expected], (q, ids)
+    assert ids == same
+    assert caps["ids"]["other"] not in ids  # another organisation's capability is not its to see
+    assert "<mark>" in html
+
+
+@pytest.mark.parametrize("q,plain", [("ＣＢＴＣ", "CBTC"), ("信號系統", "信号系统"), ("signalling", "信号系统"),
+                                     ("energy storage", "储能"), ("VR", "虚拟现实")])
+def test_staff_find_every_organisations_capabilities_the_same_way(app, caps, login, q, plain):
+    client = login(app.test_client(), caps["staff"])
+    ids, html = found_caps(client, "/admin/capabilities", q)
+    same, _ = found_caps(client, "/admin/capabilities", plain)
+    assert ids and ids == same
+    if "CBTC" in plain or "信号" in plain:
+        assert set(ids) >= {caps["ids"]["signalling"], caps["ids"]["other"]}
+        assert caps["ids"]["tunnel"] not in ids
+
+
+def test_capability_search_filters_sorts_and_suggests(app, caps, login):
+    client = login(app.test_client(), caps["supplier"])
+    ids, _ = found_caps(client, "/supplier/capabilities", "CBTC", segment="construction")
+    assert ids == []
+    relevance, _ = found_caps(client, "/supplier/capabilities", "盾构 信号系统")
+    newest, _ = found_caps(client, "/supplier/capabilities", "盾构 信号系统", sort="newest")
+    assert set(relevance) == set(newest) == {caps["ids"]["signalling"], caps["ids"]["tunnel"]}
+    assert newest[0] == caps["ids"]["tunnel"]  # registered last
+    ids, html = found_caps(client, "/supplier/capabilities", "道岔")  # no capability about turnouts
+    assert ids == [] and 'class="keywords related"' in html and "轨道工程" in html
+    for q in ("' OR 1=1 --", "%", "<script>alert(1)</script>"):
+        resp = client.get("/supplier/capabilities", query_string={"q": q})
+        assert resp.status_code == 200 and "<script>alert(1)</script>" not in resp.get_data(as_text=True)
+
+
+def test_the_staff_demand_list_searches_through_the_engine(app, board, make, login):
+    client = login(app.test_client(), make.user(Role.STAFF))
+
+    def ids(q, **args):
+        html = client.get("/admin/", query_string={"q": q, "status": "all", **args}).get_data(as_text=True)
+        return [int(i) for i in re.findall(r'<a href="/admin/demands/(\d+)"', html)], html
+
+    for q in ("ＣＢＴＣ", "信號系統", "signalling"):
+        found, html = ids(q)
+        assert found == [board["signalling"]], q
+        assert "<mark>" in html
+    assert ids("储能")[0] == ids("energy storage")[0] == [board["storage"]]
+    assert ids("CBTC", status="submitted")[0] == []  # the tab still applies

@@ -1,7 +1,8 @@
 """Ranking quality on a labelled set: nDCG@5, precision@3, distractors in the top 3, recall of
 first-call partners (grade 2) in the top 5, first-call partners missing from the top 10 and
-distractors scoring at or above a floor, for the engine and for a plain rapidfuzz baseline on
-the raw text."""
+distractors shown above the weak band (the board's strength bands: an absolute floor and a
+share of the demand's best score), for the engine and for a plain rapidfuzz baseline on the
+raw text."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from .analysis import Doc
+from .bands import DEFAULT as DEFAULT_BANDS
+from .bands import Bands
 from .engine import Engine
 
-#: Score (0-100) from which a distractor counts as shown above the weak band; the default of
-#: MATCH_REVIEW_FLOOR. Only the engine's scores are on this scale.
-DISTRACTOR_FLOOR = 35.0
+#: The weak band's absolute floor (MATCH_REVIEW_FLOOR's default). Only the engine's scores are
+#: on this scale.
+DISTRACTOR_FLOOR = DEFAULT_BANDS.floor
 
 #: A ranker returns capability ids best first, or (id, score) pairs best first.
 Ranking = Sequence[Hashable] | Sequence[tuple[Hashable, float]]
@@ -41,21 +44,23 @@ class Result:
     per_demand: dict[str, list[str]] = field(default_factory=dict)
     strong_recall5: float = 0.0  # share of grade-2 partners in the top 5 (per demand, averaged)
     strong_missing10: int = 0  # grade-2 partners not in the top 10, over all demands
-    distractors_floor: int | None = None  # distractors in the top 10 scoring >= floor
+    distractors_floor: int | None = None  # distractors in the top 10 above the weak band
     floor: float | None = None
+    bands: Bands | None = None
     missing: dict[str, list[str]] = field(default_factory=dict)  # demand -> partners not in top 10
 
     def row(self) -> str:
         above = (
-            f"{self.distractors_floor} (score >= {self.floor:g})"
-            if self.distractors_floor is not None and self.floor is not None
+            f"{self.distractors_floor} (weak below {self.bands.floor:g} or "
+            f"{100 * self.bands.weak_share:g} % of the best)"
+            if self.distractors_floor is not None and self.bands is not None
             else "n/a"
         )
         return (
             f"{self.name:<22} nDCG@5 {self.ndcg5:.3f}   precision@3 {self.precision3:.3f}   "
             f"distractors in top 3: {self.distractors_top3}   "
             f"strong partners: recall@5 {self.strong_recall5:.3f}, "
-            f"missing from top 10: {self.strong_missing10}   distractors above floor: {above}"
+            f"missing from top 10: {self.strong_missing10}   distractors above the weak band: {above}"
         )
 
 
@@ -121,9 +126,15 @@ def measure(
     evalset: EvalSet,
     rank: Callable[[Doc], Ranking],
     floor: float | None = None,
+    bands: Bands | None = None,
 ) -> Result:
-    """Score one ranker. ``floor`` (on the ranker's score scale) counts the distractors in the
-    top 10 scoring at or above it; it needs a ranker that returns (id, score) pairs."""
+    """Score one ranker. With ``bands`` (or only a ``floor``: the default bands with that floor),
+    count the distractors in the top 10 that the board would show above the weak band, against
+    the demand's best score; it needs a ranker that returns (id, score) pairs on the engine's
+    scale."""
+    if bands is None and floor is not None:
+        bands = Bands(floor=floor, strong=max(floor, DEFAULT_BANDS.strong),
+                      weak_share=DEFAULT_BANDS.weak_share, strong_share=DEFAULT_BANDS.strong_share)
     ndcgs, precs, recalls, distract, missing_n, above = [], [], [], 0, 0, 0
     per: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
@@ -145,14 +156,15 @@ def measure(
             missing_n += len(lost)
         if scores is None:
             scored_all = scored_all and not ranked
-        elif floor is not None:
+        elif bands is not None:
+            best = max(scores, default=0.0)
             above += sum(
                 1
                 for r, s in zip(ranked[:10], scores[:10], strict=True)
-                if r in distractors and s >= floor
+                if r in distractors and bands.band(s, best) != "weak"
             )
     n = max(1, len(evalset.demands))
-    with_floor = floor is not None and scored_all
+    with_floor = bands is not None and scored_all
     return Result(
         name,
         sum(ndcgs) / n,
@@ -162,7 +174,8 @@ def measure(
         strong_recall5=sum(recalls) / max(1, len(recalls)),
         strong_missing10=missing_n,
         distractors_floor=above if with_floor else None,
-        floor=floor if with_floor else None,
+        floor=bands.floor if with_floor else None,
+        bands=bands if with_floor else None,
         missing=missing,
     )
 
@@ -192,10 +205,10 @@ def engine_ranker(
     return rank
 
 
-def run(engine: Engine, evalset: EvalSet, floor: float = DISTRACTOR_FLOOR) -> tuple[Result, Result]:
-    """The engine and the baseline on one set; the score floor applies to the engine only
+def run(engine: Engine, evalset: EvalSet, bands: Bands = DEFAULT_BANDS) -> tuple[Result, Result]:
+    """The engine and the baseline on one set; the strength bands apply to the engine only
     (the baseline's token_set_ratio is not on the engine's scale)."""
     return (
-        measure("engine", evalset, engine_ranker(engine, evalset), floor=floor),
+        measure("engine", evalset, engine_ranker(engine, evalset), bands=bands),
         measure("baseline token_set_ratio", evalset, baseline_ranker(evalset)),
     )

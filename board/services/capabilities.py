@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Capability, Organization, User
-from . import matches, rights
+from ..models import Capability, Organization, Theme, User
+from . import matches, rights, search
 from .errors import Forbidden, NotFound
 from .records import apply_fields, new_ref
 
@@ -30,6 +30,24 @@ def of_organization(org_id: int) -> list[Capability]:
             .order_by(Capability.updated_at.desc(), Capability.id.desc())
         )
     )
+
+
+def search_own(org_id: int, query: search.Query | None = None, sort: str = "relevance",
+               segment: str | None = None, theme: str | None = None, page: int = 1,
+               per_page: int = 20):
+    """An organisation's capabilities, filtered; with a query, those the engine finds for it
+    (the board's search, on the capability side), ranked by relevance or newest first."""
+    select = (
+        sa.select(Capability)
+        .where(Capability.organization_id == org_id)
+        .options(selectinload(Capability.themes), selectinload(Capability.segment))
+        .order_by(Capability.updated_at.desc(), Capability.id.desc())
+    )
+    if segment:
+        select = select.where(Capability.segment_code == segment)
+    if theme:
+        select = select.where(Capability.themes.any(Theme.code == theme))
+    return search.results(select, Capability, query, sort, page, per_page)
 
 
 def create(user: User, data: dict) -> Capability:

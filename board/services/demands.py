@@ -220,11 +220,7 @@ def search_published(
         select = select.where(Demand.themes.any(Theme.code == theme))
     if round_id:
         select = select.where(Demand.round_id == round_id)
-    if query is not None and query.text:
-        if query.empty:
-            return Page([], max(1, page), per_page, 0)
-        select = search.apply(select, Demand, query, sort)
-    return paginate(select, page, per_page)
+    return search.results(select, Demand, query, sort, page, per_page)
 
 
 def of_organization(org_id: int) -> list[Demand]:
@@ -250,19 +246,21 @@ def _pending_revision():
     )
 
 
-def for_staff(tab: str, page: int, per_page: int) -> Page:
-    """One tab of the staff list (see ``STAFF_TABS``)."""
-    query = (
+def for_staff(tab: str, page: int, per_page: int, query: search.Query | None = None,
+              sort: str = "relevance") -> Page:
+    """One tab of the staff list (see ``STAFF_TABS``); with a query, the demands the engine
+    finds for it (closed demands have left the index, so a query finds none of them)."""
+    select = (
         sa.select(Demand)
         .where(Demand.status.in_(STAFF_STATUSES))
         .options(selectinload(Demand.organization), selectinload(Demand.segment))
         .order_by(Demand.updated_at.desc(), Demand.id.desc())
     )
     if tab == "changes":
-        query = query.where(_pending_revision())
+        select = select.where(_pending_revision())
     elif tab != "all":
-        query = query.where(Demand.status == DemandStatus(tab))
-    return paginate(query, page, per_page)
+        select = select.where(Demand.status == DemandStatus(tab))
+    return search.results(select, Demand, query, sort, page, per_page, newest=Demand.updated_at)
 
 
 def staff_counts() -> dict[str, int]:

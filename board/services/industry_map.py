@@ -29,8 +29,8 @@ from ..models import (
     capability_theme,
     demand_theme,
 )
-from . import records, review_queue
-from .demands import Page, paginate
+from . import records, review_queue, search
+from .demands import Page
 from .matcher import get_engine
 
 #: Key of the "all" column or row in the count tables (None is "not given").
@@ -470,9 +470,11 @@ def strength_rows(limit: int = 20, segment: str | None = None, round_id: int | N
 
 
 def capability_page(segment: str | None = None, theme: str | None = None, concept: str = "",
-                    page: int = 1, per_page: int = 30) -> Page:
+                    page: int = 1, per_page: int = 30, q: search.Query | None = None,
+                    sort: str = "relevance") -> Page:
     """Registered capabilities for staff, newest first, filtered by segment, theme and a
-    lexicon concept (its narrower concepts included, as the index files them)."""
+    lexicon concept (its narrower concepts included, as the index files them); with a search
+    query, those the engine finds for it (the board's search), ranked by relevance."""
     query = (
         sa.select(Capability)
         .options(selectinload(Capability.organization), selectinload(Capability.segment),
@@ -488,7 +490,7 @@ def capability_page(segment: str | None = None, theme: str | None = None, concep
             sa.exists().where(MatchKey.side == "c", MatchKey.record_id == Capability.id,
                               MatchKey.key == CONCEPT + concept)
         )
-    return paginate(query, page, per_page)
+    return search.results(query, Capability, q, sort, page, per_page)
 
 
 def rounds() -> list[Round]:

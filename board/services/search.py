@@ -1,6 +1,7 @@
-"""Search through the matching engine: a query is analysed like a record (width, script,
-case, Chinese/English synonyms and abbreviations all fold to the same concepts) and looked
-up in the stored index keys (``match_key``), never by scanning texts."""
+"""Search through the matching engine, for demands and capabilities alike: a query is
+analysed like a record (width, script, case, Chinese/English synonyms and abbreviations all
+fold to the same concepts) and looked up in the stored index keys (``match_key``), never by
+scanning texts. The board, the supplier's and the staff's lists all go through ``results``."""
 
 from __future__ import annotations
 
@@ -56,16 +57,45 @@ def relevance(query: Query, side: str):
     )
 
 
-def apply(select, model: type[Demand] | type[Capability], query: Query, sort: str):
+def apply(select, model: type[Demand] | type[Capability], query: Query, sort: str, newest=None):
     """Restrict a select of demands or capabilities to those matching ``query``, ordered by
-    relevance (or newest first when ``sort`` is "newest")."""
+    relevance (or newest first by ``newest``, a column, when ``sort`` is "newest")."""
     side = "d" if model is Demand else "c"
     scored = relevance(query, side)
     select = select.join(scored, scored.c.id == model.id).options(undefer(model.analysis))
-    newest = model.published_at if model is Demand else model.created_at
+    if newest is None:
+        newest = model.published_at if model is Demand else model.created_at
     if sort == "newest":
         return select.order_by(None).order_by(newest.desc(), model.id.desc())
     return select.order_by(None).order_by(scored.c.relevance.desc(), model.id.desc())
+
+
+def results(select, model: type[Demand] | type[Capability], query: Query | None, sort: str,
+            page: int, per_page: int, newest=None):
+    """One page of a filtered select of demands or capabilities: with a query, only the
+    records the engine finds for it, ranked (see ``apply``); without one, in the select's order."""
+    from .demands import Page, paginate  # demands imports this module
+
+    if query is not None and query.text:
+        if query.empty:
+            return Page([], max(1, page), per_page, 0)
+        select = apply(select, model, query, sort, newest)
+    return paginate(select, page, per_page)
+
+
+def extras(query: Query | None, page) -> dict:
+    """What a result page shows besides the records: each record's matched words, and related
+    concepts to try when nothing was found."""
+    if query is None or not query.text:
+        return {"marks": {}, "related": []}
+    return {
+        "marks": highlights(query, page.items),
+        "related": related(query) if not page.total else [],
+    }
+
+
+def sort_arg(raw: str | None) -> str:
+    return "newest" if raw == "newest" else "relevance"
 
 
 def highlights(query: Query, records) -> dict[int, list[str]]:

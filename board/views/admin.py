@@ -23,6 +23,7 @@ from ..services import (
     replies,
     revisions,
     rights,
+    search,
 )
 from ..services.errors import Invalid
 from . import attempt, back, flash_invalid, form_status, int_arg, show_invalid, text_arg
@@ -37,10 +38,16 @@ def dashboard():
     tab = text_arg("status", 20) or "submitted"
     if tab not in demands.STAFF_TABS:
         abort(404)
-    page = demands.for_staff(tab, int_arg("page", 1), 30)
+    q = text_arg("q", search.MAX_QUERY)
+    query = search.parse(q) if q else None
+    sort = search.sort_arg(text_arg("sort", 10))
+    page = demands.for_staff(tab, int_arg("page", 1), 30, query, sort)
     return render_template(
         "admin/dashboard.html",
         page=page,
+        q=q,
+        sort=sort,
+        **search.extras(query, page),
         tab=tab,
         tabs=demands.STAFF_TABS,
         counts=demands.staff_counts(),
@@ -360,6 +367,7 @@ def retry_mail(mail_id: int):
 from . import (  # noqa: E402, F401
     console_accounts,
     console_data,
+    console_lexicon,
     console_map,
     console_outcomes,
     console_review,

@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..auth import commit
 from ..forms import ActionForm
 from ..models import OrgTag
-from ..services import bands, industry_map, organizations, records, review_queue
+from ..services import bands, industry_map, organizations, records, review_queue, search
 from . import back, int_arg, text_arg
 from .admin import bp
 
@@ -144,9 +144,16 @@ def capability_list():
     concept = text_arg("concept", 80)
     if concept not in concepts.lex.concepts:
         concept = ""
+    q = text_arg("q", search.MAX_QUERY)
+    query = search.parse(q) if q else None
+    sort = search.sort_arg(text_arg("sort", 10))
+    page = industry_map.capability_page(segment, theme, concept, int_arg("page", 1) or 1, 30, query, sort)
     return render_template(
         "admin/capabilities.html",
-        page=industry_map.capability_page(segment, theme, concept, int_arg("page", 1) or 1, 30),
+        page=page,
+        q=q,
+        sort=sort,
+        **search.extras(query, page),
         segment=segment,
         theme=theme,
         concept=concept,

@@ -21,10 +21,11 @@ from ..services import (
     records,
     replies,
     rights,
+    search,
     uploads,
 )
 from ..services.errors import Duplicate, Invalid
-from . import flash_invalid, form_data, form_status, show_invalid
+from . import flash_invalid, form_data, form_status, int_arg, show_invalid, text_arg
 from .suggestions import accepted_changes, nothing_picked_message, suggestion_context
 
 bp = Blueprint("supplier", __name__, url_prefix="/supplier")
@@ -80,9 +81,24 @@ def profile():
 
 @bp.get("/capabilities")
 def capability_list():
+    """The organisation's capabilities, searched the way the board searches demands."""
+    q = text_arg("q", search.MAX_QUERY)
+    query = search.parse(q) if q else None
+    sort = search.sort_arg(text_arg("sort", 10))
+    segment, theme = text_arg("segment", 30) or None, text_arg("theme", 30) or None
+    page = capabilities.search_own(
+        current_user.organization_id, query, sort, segment, theme, int_arg("page", 1) or 1, 20
+    )
     return render_template(
         "supplier/capabilities.html",
-        items=capabilities.of_organization(current_user.organization_id),
+        page=page,
+        q=q,
+        sort=sort,
+        segment=segment,
+        theme=theme,
+        segments=records.all_segments(),
+        themes=records.all_themes(),
+        **search.extras(query, page),
     )
 
 
