@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING
 
 from . import config as config_mod
@@ -23,11 +25,13 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(DATA_ROOT / "templates"),
         static_folder=str(DATA_ROOT / "static"),
     )
-    app.config.update(config_mod.load(config))
+    app.config.update(_load_settings(config))
 
-    from . import auth, cli, errors, i18n, net, security, templating
+    from . import auth, cli, errors, i18n, logs, metrics, net, security, templating
     from .extensions import csrf, db, migrate
 
+    logs.init_app(app)
+    metrics.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(DATA_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -42,6 +46,29 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _running_check() -> bool:
+    """True in ``flask --app board check``."""
+    from pathlib import Path
+
+    args = sys.argv[1:]
+    return "check" in args and Path(sys.argv[0]).name in ("flask", "__main__.py")
+
+
+def _load_settings(config: dict | None) -> dict:
+    """The settings. Under ``flask check`` a setting the board refuses (a weak SECRET_KEY in
+    production, say) becomes one of the problems it reports instead of stopping it."""
+    try:
+        return config_mod.load(config)
+    except config_mod.ConfigError as exc:
+        if not _running_check():
+            raise
+        settings = config_mod.load(dict(config or {}, BOARD_ENV="development"))
+        settings["BOARD_ENV"] = (config or {}).get("BOARD_ENV") or os.environ.get(
+            "BOARD_ENV", "development")
+        settings["CONFIG_ERRORS"] = [str(exc)]
+        return settings
+
+
 def _register_blueprints(app: Flask) -> None:
     from werkzeug.routing import IntegerConverter
 
@@ -53,7 +80,7 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = IdConverter
-    from .views import account, admin, api, company, public, supplier, threads
+    from .views import account, admin, api, company, ops, public, supplier, threads
     from .views import auth as auth_views
 
     app.register_blueprint(public.bp)
@@ -64,3 +91,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(threads.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(ops.bp)
+    ops.init_app(app)

@@ -102,7 +102,9 @@ def load(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL") or default_database_url()
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: an error's message never carries the values of a query (an
+        # e-mail, a password hash) into the log.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
@@ -145,7 +147,7 @@ def load(overrides: dict | None = None) -> dict:
         "SUGGEST_WINDOW_MINUTES": _int("SUGGEST_WINDOW_MINUTES", 1),
         #: Request bodies: form fields per request, bytes of form text held in memory, JSON
         #: nesting, and the longest query string.
-        "MAX_FORM_PARTS": _int("MAX_FORM_PARTS", 200),
+        "MAX_FORM_PARTS": _int("MAX_FORM_PARTS", 500),
         "MAX_FORM_MEMORY_SIZE": _int("MAX_FORM_MEMORY_SIZE", 1024 * 1024),
         "MAX_JSON_BYTES": _int("MAX_JSON_BYTES", 64 * 1024),
         "MAX_JSON_DEPTH": _int("MAX_JSON_DEPTH", 20),
@@ -170,6 +172,13 @@ def load(overrides: dict | None = None) -> dict:
         "EMAIL_CHANGE_HOURS": _int("EMAIL_CHANGE_HOURS", 24),
         #: Proxies whose X-Forwarded-* headers are believed (see board/net.py); none by default.
         "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", ""),
+        #: Logs (board/logs.py): json, logfmt or text (default: json in production, else text).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT") or None,
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL") or None,
+        #: /metrics (board/views/ops.py) answers these addresses or networks, and a request
+        #: with ``Authorization: Bearer <METRICS_TOKEN>``; anyone else gets a 404.
+        "METRICS_ALLOW": os.environ.get("METRICS_ALLOW", ""),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
     }
     cfg.update(overrides)
     if not cfg.get("SECRET_KEY"):
@@ -180,6 +189,7 @@ def load(overrides: dict | None = None) -> dict:
             )
         # Development only: sessions last as long as the process.
         cfg["SECRET_KEY"] = secrets.token_hex(32)
+        cfg["SECRET_KEY_GENERATED"] = True  # flask check reports it
     if cfg["BOARD_ENV"] not in LENIENT_ENVS and not cfg.get("TESTING"):
         check_secret_key(cfg["SECRET_KEY"])
     if cfg["SESSION_COOKIE_SECURE"]:
@@ -190,6 +200,16 @@ def load(overrides: dict | None = None) -> dict:
         cfg["SESSION_COOKIE_DOMAIN"] = None
     try:
         cfg["TRUSTED_PROXIES"] = net.parse_networks(cfg["TRUSTED_PROXIES"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
+        cfg["METRICS_ALLOW"] = net.parse_networks(cfg["METRICS_ALLOW"])
+    except ValueError as exc:
+        raise ConfigError(str(exc).replace("TRUSTED_PROXIES", "METRICS_ALLOW")) from exc
+    from . import logs
+
+    try:
+        cfg["LOG_FORMAT"], cfg["LOG_LEVEL"] = logs.settings(cfg, cfg["BOARD_ENV"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     if not (0 <= cfg["MATCH_THRESHOLD"] <= 100):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from . import logs
 from .extensions import db
 from .services.errors import Forbidden, NotFound
 
@@ -27,6 +29,7 @@ FALLBACK = (
     "<!doctype html><meta charset=utf-8><title>{code}</title>"
     "<h1>{code}</h1><p>出错了，请稍后再试。您填写的内容未被保存。</p>"
     "<p>Something went wrong; please try again later. Nothing was saved.</p>"
+    "<p>错误编号 · Reference: <code>{reference}</code></p>"
     '<p><a href="/">融通对接板 · Rail Transit Matchmaking Board</a></p>'
 )
 
@@ -37,19 +40,23 @@ def _wants_json() -> bool:
 
 def render_error(code: int, message: str | None = None):
     message = message or MESSAGES.get(code, MESSAGES[400])()
+    # The request id, for the user to quote: it finds the request's lines in the log.
+    reference = logs.request_id()
     if _wants_json():
-        return jsonify(error=message, status=code), code
+        return jsonify(error=message, status=code, reference=reference), code
     detail = NOT_SAVED() if code >= 500 and request.method == "POST" else None
     # The way back never leads to the page that just failed.
     home = url_for("public.index")
     back = url_for("public.event") if request.path == home else home
     try:
         return render_template(
-            "errors/error.html", code=code, message=message, detail=detail, back=back
+            "errors/error.html", code=code, message=message, detail=detail, back=back,
+            reference=reference if code >= 500 else None,
         ), code
     except Exception:  # the page itself failed (e.g. the database is down): plain text
         current_app.logger.exception("Error page failed to render")
-        return FALLBACK.format(code=code), code, {"Content-Type": "text/html; charset=utf-8"}
+        page = FALLBACK.format(code=code, reference=escape(reference))
+        return page, code, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def init_app(app: Flask) -> None:
@@ -76,6 +83,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        # The traceback's line carries the request id the error page shows (board/logs.py).
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        app.logger.exception("Unhandled error on %s %s", request.method, route)
         db.session.rollback()
         return render_error(500)
