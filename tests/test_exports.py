@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -352,3 +353,36 @@ def test_the_map_gap_strengths_and_outcomes_pages_link_to_their_exports(app, boa
     resp = staff.get(f"/admin/exports/download?kind=outcomes&format=csv&round={rid}&status=agreement")
     _, rows = read_csv(resp.data)
     assert len(rows) == 1
+
+
+def test_the_review_queue_links_to_its_export_and_the_band_filter_narrows_it(app, make, login):
+    staff = login(app.test_client(), make.user(Role.STAFF))
+    company, supplier = make.user(Role.COMPANY), make.user(Role.SUPPLIER)
+    d = make.demand(company)
+    strong = make.capability(supplier)
+    weak = make.capability(make.user(Role.SUPPLIER), title="Platform doors: spare parts",
+                           description="Spare parts for platform screen doors.")
+    with app.app_context():
+        rows = {m.capability_id: m for m in db.session.scalars(sa.select(Match).where(Match.demand_id == d.id))}
+        assert {strong.id, weak.id} <= rows.keys()
+        rows[strong.id].score, rows[weak.id].score = 82.0, 18.0
+        db.session.commit()
+
+    # The queue's filters, its default band (strong and possible) included, carry into its export.
+    html = staff.get("/admin/matches").get_data(as_text=True)
+    assert "kind=matches&amp;format=xlsx&amp;status=suggested&amp;band=reviewable" in html
+    html = staff.get("/admin/matches?segment=equipment&band=weak&status=").get_data(as_text=True)
+    assert "kind=matches&amp;format=csv&amp;segment=equipment&amp;band=weak\"" in html
+    html = staff.get("/admin/matches?band=all").get_data(as_text=True)
+    assert re.search(r'href="[^"]*kind=matches&amp;format=xlsx&amp;status=suggested"', html)  # every band
+
+    def titles(query):
+        resp = staff.get(f"/admin/exports/download?kind=matches&format=csv{query}")
+        assert resp.status_code == 200
+        header, body = read_csv(resp.data)
+        return {r[header.index("能力标题")]: r[header.index("匹配档次")] for r in body}
+
+    assert titles("&band=reviewable") == {strong.title: "强匹配"}
+    assert titles("&band=weak") == {weak.title: "弱匹配"}
+    assert titles("") == {strong.title: "强匹配", weak.title: "弱匹配"}
+    assert staff.get("/admin/exports/download?kind=matches&format=csv&band=nonsense").status_code == 422

@@ -35,6 +35,7 @@ from ..models import (
     User,
     organization_tag,
 )
+from . import bands
 from .exporting import reason_lines
 
 LANGS = ("zh", "en")
@@ -56,6 +57,8 @@ class Filters:
     end: dt.date | None = None
     q: str | None = None
     tag: str | None = None
+    #: A strength band (matches): one of MATCH_BANDS.
+    band: str | None = None
 
     def given(self) -> dict[str, Any]:
         """The filters in use, as plain values (for the audit log and for links)."""
@@ -69,7 +72,16 @@ class Filters:
 #: Query-string names of the filters (the console's lists use the same names).
 QUERY_NAMES = {"round_id": "round", "status": "status", "segment": "segment", "theme": "theme",
                "action": "action", "actor": "actor", "start": "from", "end": "to", "q": "q",
-               "tag": "tag"}
+               "tag": "tag", "band": "band"}
+
+#: The band filter of the matches: one band, or "reviewable" (strong and possible: what the
+#: review queue shows unless asked for the weak band).
+MATCH_BANDS = ("strong", "possible", "weak", "reviewable")
+BAND_LABELS = {
+    "strong": {"zh": "强匹配", "en": "Strong match"},
+    "possible": {"zh": "可能匹配", "en": "Possible match"},
+    "weak": {"zh": "弱匹配", "en": "Weak match"},
+}
 
 
 # -- table definitions -------------------------------------------------------------------
@@ -287,7 +299,13 @@ def _load_matches(f: Filters):
         q = q.where(Demand.segment_code == f.segment)
     if f.theme:
         q = q.where(Demand.themes.any(code=f.theme))
-    return [(m, {}) for m in db.session.scalars(q)]
+    if f.band in MATCH_BANDS:
+        best = bands.best_subquery()
+        q = q.join(best, best.c.demand_id == Match.demand_id, isouter=True).where(
+            bands.condition("" if f.band == "reviewable" else f.band, Match.score, best.c.best))
+    found = list(db.session.scalars(q))
+    band = bands.of(found)
+    return [(m, {"band": band[m.id]}) for m in found]
 
 
 MATCHES = Table(
@@ -300,6 +318,7 @@ MATCHES = Table(
         col("capability_title", "能力标题", "Capability", lambda m, x: m.capability.title),
         col("supplier", "供给方", "Supplier", lambda m, x: loc(m.capability.organization, "name")),
         col("score", "匹配分", "Score", lambda m, x: round(m.score, 1)),
+        col("band", "匹配档次", "Band", lambda m, x: BAND_LABELS.get(x["band"])),
         col("status", "状态", "Status"),
         col("reasons", "匹配理由", "Reasons", lambda m, x: "; ".join(reason_lines(m.reasons or {}))),
         col("reviewed_by", "审核人", "Reviewed by", lambda m, x: m.reviewed_by.email if m.reviewed_by else None),
@@ -307,7 +326,7 @@ MATCHES = Table(
         col("dismiss_reason", "忽略原因", "Reason for dismissing"),
     ),
     _load_matches,
-    filters=("round_id", "status", "segment", "theme"),
+    filters=("round_id", "status", "segment", "theme", "band"),
 )
 
 

@@ -79,6 +79,11 @@ def read_filters(table: tables.Table | None = None, names=None) -> tables.Filter
             if value not in known():
                 raise FilterError(name, _l("Choose a value from the list."))
             values[name] = value
+    if "band" in names and request.args.get("band"):
+        band = text_arg("band", 20)
+        if band not in tables.MATCH_BANDS:
+            raise FilterError("band", _l("Choose a value from the list."))
+        values["band"] = band
     if "action" in names:
         values["action"] = text_arg("action", 40) or None
     if "actor" in names:
