@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template
 
-from ..services import lexicon_review
+from ..services import bands, lexicon_review
 from ..services.matcher import get_engine
 from . import int_arg, text_arg
 from .admin import bp
@@ -34,6 +34,7 @@ def lexicon_concept(cid: str):
     if concept is None:
         abort(404)
     counts = lexicon_review.record_counts().get(cid, {})
+    explained = lexicon_review.matches(cid)
     return render_template(
         "admin/lexicon_concept.html",
         c=concept,
@@ -42,6 +43,7 @@ def lexicon_concept(cid: str):
         counts=counts,
         explained=lexicon_review.match_counts().get(cid, 0),
         page=lexicon_review.records(cid, int_arg("page", 1) or 1, 20),
-        matches=lexicon_review.matches(cid),
+        matches=explained,
+        bands=bands.of(m for m, _reason in explained),
         shown=lexicon_review.MATCHES_SHOWN,
     )
