@@ -23,6 +23,9 @@ def sign_up(page, base, role, org, name, email):
     page.fill("input[name=password]", "secret-pass-1")
     page.fill("input[name=confirm]", "secret-pass-1")
     page.get_by_role("button", name="创建账号").click()
+    # Sign-up answers alike for any address (no account is revealed); then one signs in.
+    expect(page.locator(".flash-success")).to_contain_text("我们已向")
+    sign_in(page, base, email)
 
 
 def sign_in(page, base, email, password="secret-pass-1"):
