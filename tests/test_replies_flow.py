@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
@@ -546,6 +547,28 @@ def test_a_waiting_reply_is_flagged_on_the_company_page(app, make, cast):
     assert f"已等待您答复 {days + 2} 天" in page
     c["company"].post(f"/company/replies/{r.id}/answer", data={"decision": "shortlisted"})
     assert "等待您答复" not in c["company"].get(f"/company/demands/{d.id}").get_data(as_text=True)
+
+
+def test_waiting_replies_show_on_the_staff_console(app, make, cast):
+    c, d = cast["clients"], cast["demand"]
+    r = make.reply(cast["supplier"], d)
+    days = app.config["REPLY_REMINDER_DAYS"]
+    assert 'id="waiting-replies"' not in c["staff"].get("/admin/").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Reply, r.id).created_at -= dt.timedelta(days=days + 3)
+        db.session.commit()
+    page = c["staff"].get("/admin/").get_data(as_text=True)
+    box = re.search(r'<section class="card waiting-replies".*?</section>', page, re.S).group(0)
+    assert f'href="/admin/demands/{d.id}#reply-{r.id}"' in box and d.title in box
+    assert f"已等待需求方答复 {days + 3} 天" in box
+    staff_demand = c["staff"].get(f"/admin/demands/{d.id}").get_data(as_text=True)
+    assert f"已等待需求方答复 {days + 3} 天" in staff_demand
+    en = c["staff"].get("/admin/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"Waiting for the company’s answer for {days + 3} days" in html_unescape(en)
+    # Answered: off the list.
+    c["company"].post(f"/company/replies/{r.id}/answer", data={"decision": "shortlisted"})
+    assert 'id="waiting-replies"' not in c["staff"].get("/admin/").get_data(as_text=True)
+    assert "已等待需求方答复" not in c["staff"].get(f"/admin/demands/{d.id}").get_data(as_text=True)
 
 
 # -- notices of the review -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..forms import REQUIRED, Form, length, opts, strip
 from ..i18n import join_list, loc
 from ..models import OutcomeKind
-from ..services import charts, demands, funnel, rights, rounds
+from ..services import charts, demands, funnel, rights, rounds, waiting
 from ..services.errors import Invalid
 from . import form_status, int_arg, show_invalid, text_arg
 from .admin import bp
@@ -82,6 +82,18 @@ def reply_attachment_url(r):
 @bp.app_template_global("stage_label")
 def stage_label(stage: str) -> str:
     return funnel.stage_label(stage)
+
+
+@bp.app_template_global("waiting_replies")
+def waiting_replies(limit: int = 10):
+    """Replies the company has left unanswered past REPLY_REMINDER_DAYS, longest first, and
+    how many there are (the staff dashboard)."""
+    return waiting.replies(limit)
+
+
+@bp.app_template_global("reply_waiting_days")
+def reply_waiting_days(r):
+    return waiting.days(r)
 
 
 # -- outcomes --------------------------------------------------------------------------
