@@ -168,6 +168,8 @@ class Form:
     fields: list[tuple[str, str]]  # (name, value) as a browser would send them
     options: dict[str, list[str]]  # select/radio name -> values offered
     attrs: dict
+    types: dict[str, str] = field(default_factory=dict)  # name -> input type, "textarea", "select"
+    limits: dict[str, int] = field(default_factory=dict)  # name -> (data-)maxlength
 
     def data(self, **changes) -> dict:
         out: dict = {}
@@ -198,6 +200,11 @@ class _FormParser(HTMLParser):
         if f is None:
             return
         name = a.get("name")
+        if name and tag in ("input", "textarea", "select"):
+            f.types.setdefault(name, a.get("type", "text").lower() if tag == "input" else tag)
+            limit = a.get("maxlength") or a.get("data-maxlength")
+            if limit and limit.isdigit():
+                f.limits[name] = int(limit)
         if tag == "input" and name:
             kind = a.get("type", "text").lower()
             if kind in ("radio", "checkbox"):
