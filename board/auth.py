@@ -26,7 +26,8 @@ def init_app(app: Flask) -> None:
     def touch_session():
         """Load the signed-in user before the view runs, so that the idle timeout is checked
         on every request and the session's last request is saved apart from the view's work."""
-        if request.endpoint == "static" or "_user_id" not in session:
+        # Static files and the probes (/healthz, /readyz, /metrics) neither load nor touch it.
+        if request.endpoint == "static" or request.blueprint == "ops" or "_user_id" not in session:
             return
         current_user._get_current_object()
         if db.session.dirty:

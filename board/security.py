@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_login import current_user
 
 CSP = (
@@ -23,7 +23,8 @@ def init_app(app: Flask) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user and current_user.is_authenticated:
+        # The probes (ops blueprint) never load the user: /healthz stays free of queries.
+        if request.blueprint != "ops" and current_user and current_user.is_authenticated:
             resp.headers["Cache-Control"] = "private, no-store"
         resp.vary.add("Cookie")
         resp.vary.add("Accept-Language")

@@ -121,3 +121,24 @@ def test_probes_set_no_cookie_for_a_signed_in_browser(app, make, login):
     for path in ("/healthz", "/readyz", "/metrics"):
         resp = client.get(path)
         assert "Set-Cookie" not in resp.headers, path
+
+
+def test_healthz_runs_no_query_even_for_a_signed_in_browser(app, make, login):
+    import sqlalchemy as sa
+
+    client = login(app.test_client(), make.user("company"))
+    queries = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        queries.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/healthz").status_code == 200
+        assert queries == []
+        client.get("/readyz")
+        assert queries, "readiness asks the database"
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
