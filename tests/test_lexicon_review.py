@@ -64,3 +64,11 @@ def test_a_concept_page_shows_each_record_with_the_words_marked(app, board, logi
     # The matches it explains, linked to the demand's review page.
     assert html.count(f'href="/admin/demands/{board["demand"].id}#match-') == 2
     assert staff.get("/admin/lexicon/review/no_such_concept").status_code == 404
+
+
+def test_the_counts_follow_the_board(app, board, make, login):
+    staff = login(app.test_client(), board["staff"])
+    before = rows(staff.get("/admin/lexicon/review").get_data(as_text=True))["platform_screen_door"]
+    make.capability(make.user(Role.SUPPLIER), title="站台门安装", description="站台门安装调试。", keywords="站台门")
+    after = rows(staff.get("/admin/lexicon/review").get_data(as_text=True))["platform_screen_door"]
+    assert after == [before[0], before[1] + 1, before[2] + 1]

@@ -1,8 +1,8 @@
 """Which concepts matched where, for staff reviewing the lexicon: per concept the demands and
 capabilities filed under it in the index (``match_key``) and the stored matches whose reasons
 name it; per concept the records with the words that fired it marked. Nothing is analysed
-again: record counts come from the index keys, match counts from the stored reasons (read
-once per change of the stored matches and kept in the process)."""
+again: record counts come from the index keys, match counts from the stored reasons, both
+kept in the process until the records or the stored matches change."""
 
 from __future__ import annotations
 
@@ -53,8 +53,40 @@ def _keys_query(*cols):
     )
 
 
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple, object]] = {}
+
+
+def _cached(name: str, sig: tuple, compute):
+    """``compute()``, kept in the process until ``sig`` (cheap to read) changes."""
+    sig = sig + (str(current_app.config["SQLALCHEMY_DATABASE_URI"]),)
+    with _lock:
+        hit = _cache.get(name)
+    if hit is not None and hit[0] == sig:
+        return hit[1]
+    value = compute()
+    with _lock:
+        _cache[name] = (sig, value)
+    return value
+
+
+def _records_signature() -> tuple:
+    """Changes whenever a record is filed again: saving, a status change or a rematch touches
+    ``updated_at``; a deletion the count; a new lexicon the engine version."""
+    out: tuple = (get_engine().version,)
+    for model in (Demand, Capability):
+        out += tuple(db.session.execute(
+            sa.select(sa.func.count(model.id), sa.func.max(model.updated_at))
+        ).one())
+    return out
+
+
 def record_counts() -> dict[str, dict[str, int]]:
     """Per concept id, how many demands ("d") and capabilities ("c") are filed under it."""
+    return _cached("records", _records_signature(), _count_records)
+
+
+def _count_records() -> dict[str, dict[str, int]]:
     rows = db.session.execute(
         _keys_query(MatchKey.key, MatchKey.side, sa.func.count())
         .where(MatchKey.key.like(CONCEPT + "%"))
@@ -64,10 +96,6 @@ def record_counts() -> dict[str, dict[str, int]]:
     for key, side, n in rows:
         out.setdefault(key[len(CONCEPT):], {})[side] = int(n)
     return out
-
-
-_lock = threading.Lock()
-_cache: dict[tuple, Counter] = {}
 
 
 def _visible_matches():
@@ -81,11 +109,11 @@ def match_counts() -> Counter:
         db.session.execute(
             sa.select(sa.func.count(Match.id), sa.func.max(Match.id), sa.func.max(Match.computed_at))
         ).one()
-    ) + (str(current_app.config["SQLALCHEMY_DATABASE_URI"]),)
-    with _lock:
-        hit = _cache.get(sig)
-    if hit is not None:
-        return hit
+    ) + _records_signature()[1:3]  # a demand submitted or closed changes what staff may see
+    return _cached("matches", sig, _count_matches)
+
+
+def _count_matches() -> Counter:
     counts: Counter = Counter()
     rows = db.session.execute(
         _visible_matches().with_only_columns(Match.reasons).execution_options(yield_per=2000)
@@ -93,9 +121,6 @@ def match_counts() -> Counter:
     for (reasons,) in rows:
         for c in (reasons or {}).get("concepts", ()):
             counts[c.get("id")] += 1
-    with _lock:
-        _cache.clear()
-        _cache[sig] = counts
     return counts
 
 
