@@ -36,6 +36,7 @@ PAGES = {
     "/login": ("登录 · 融通对接板", "密码"),
     "/event": ("丰台园轨道交通产业融通发展需求发布活动", "交控科技"),
     "/static/css/board.css": (),
+    "/readyz": ('"database":"ok"', '"schema":"ok"'),
 }
 
 
