@@ -4,6 +4,7 @@ database pool, mail, the matching index; counts add up across gunicorn workers."
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -147,7 +148,7 @@ def test_counts_add_up_across_two_gunicorn_workers(tmp_path, migrated_db):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOARD_", "FLASK_"))}
     env.update(BOARD_ENV="production", SECRET_KEY=secrets.token_hex(32), DATABASE_URL=migrated_db,
                UPLOAD_DIR=str(tmp_path / "uploads"), METRICS_TOKEN=TOKEN,
-               PROMETHEUS_MULTIPROC_DIR=str(prom), LOG_LEVEL="WARNING")
+               PROMETHEUS_MULTIPROC_DIR=str(prom), LOG_FORMAT="json")
     gunicorn = Path(sys.executable).parent / "gunicorn"
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as out:
@@ -182,6 +183,13 @@ def test_counts_add_up_across_two_gunicorn_workers(tmp_path, migrated_db):
         # Both workers counted: each keeps its own file, and the scrape added them up.
         pids = {p.stem.rsplit("_", 1)[1] for p in prom.glob("counter_*.db")}
         assert len(pids) >= 2, pids
+        # gunicorn's own lines and the board's request lines, all in the board's format; no
+        # access log beside them.
+        entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        assert any(e["logger"] == "gunicorn.error" and "Booting worker" in e["msg"] for e in entries)
+        requests = [e for e in entries if e["logger"] == "board.request" and e["route"] == "/readyz"]
+        assert len(requests) == 60 and all(len(e["request_id"]) == 16 for e in requests)
+        assert not any(e["logger"] == "gunicorn.access" for e in entries)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

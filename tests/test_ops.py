@@ -142,3 +142,18 @@ def test_healthz_runs_no_query_even_for_a_signed_in_browser(app, make, login):
         assert queries, "readiness asks the database"
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def test_probes_answer_a_throttled_address(make_app):
+    """An address locked out of signing in (a load balancer behind one NAT with the users,
+    say) still has its probes answered."""
+    app = make_app(THROTTLE_ENABLED=True, LOGIN_LIMIT_PER_ADDRESS=2, LOGIN_LIMIT_PER_ACCOUNT=50,
+                   METRICS_ALLOW="127.0.0.1")
+    client = app.test_client()
+    codes = [client.post("/login", data={"email": f"nobody{i}@example.com", "password": "wrong-pw-1"}
+                         ).status_code for i in range(4)]
+    assert codes[-1] == 429, codes
+    for _ in range(5):
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503  # the test database has no migrations
+        assert client.get("/metrics").status_code == 200
