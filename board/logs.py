@@ -24,7 +24,7 @@ import secrets
 import sys
 import time
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_request_context, request, request_finished, request_started
 
 from . import net
 
@@ -164,34 +164,32 @@ def _user_id():
     return None
 
 
+def _start(sender, **extra) -> None:
+    g.request_started = time.perf_counter()
+    request_id()
+
+
+def _finish(sender, response, **extra) -> None:
+    response.headers[HEADER] = request_id()
+    started = g.get("request_started")
+    duration = (time.perf_counter() - started) * 1000 if started else 0.0
+    route = request.url_rule.rule if request.url_rule is not None else None
+    logging.getLogger(REQUEST_LOGGER).info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": route,
+            "status": response.status_code,
+            "duration_ms": round(duration, 1),
+            "user_id": _user_id(),
+        },
+    )
+
+
 def init_app(app: Flask) -> None:
     configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
-    logger = logging.getLogger(REQUEST_LOGGER)
-
-    def start():
-        g.request_started = time.perf_counter()
-        request_id()
-
-    # First of all before-request functions (a throttle may answer before the others run).
-    app.before_request_funcs.setdefault(None, []).insert(0, start)
-
-    def finish(resp):
-        resp.headers[HEADER] = request_id()
-        started = g.get("request_started")
-        duration = (time.perf_counter() - started) * 1000 if started else 0.0
-        route = request.url_rule.rule if request.url_rule is not None else None
-        g.request_logged = True
-        logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "route": route,
-                "status": resp.status_code,
-                "duration_ms": round(duration, 1),
-                "user_id": _user_id(),
-            },
-        )
-        return resp
-
-    # Registered first, so it runs last: it sees the final status and every header.
-    app.after_request_funcs.setdefault(None, []).insert(0, finish)
+    # Signals, not before/after-request functions: they come before the first of those
+    # (a throttle or a body check may answer early) and after the last, whatever order
+    # other modules register theirs in.
+    request_started.connect(_start, app)
+    request_finished.connect(_finish, app)

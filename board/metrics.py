@@ -13,7 +13,7 @@ import os
 import time
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, g, request, request_finished, request_started, request_tearing_down
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -73,27 +73,30 @@ def _pool_gauges() -> None:
             DB_POOL.labels(state).set(fn())
 
 
+def _start(sender, **extra) -> None:
+    g.metrics_started = time.perf_counter()
+    IN_FLIGHT.inc()
+
+
+def _count(sender, response, **extra) -> None:
+    started = g.get("metrics_started")
+    if started is not None:
+        labels = (_route(), request.method, str(response.status_code))
+        REQUESTS.labels(*labels).inc()
+        LATENCY.labels(*labels).observe(time.perf_counter() - started)
+
+
+def _done(sender, **extra) -> None:
+    if g.pop("metrics_started", None) is not None:
+        IN_FLIGHT.dec()
+        _pool_gauges()
+
+
 def init_app(app: Flask) -> None:
-    def start():
-        g.metrics_started = time.perf_counter()
-        IN_FLIGHT.inc()
-
-    app.before_request_funcs.setdefault(None, []).insert(0, start)
-
-    @app.after_request
-    def count(resp):
-        started = g.get("metrics_started")
-        if started is not None:
-            labels = (_route(), request.method, str(resp.status_code))
-            REQUESTS.labels(*labels).inc()
-            LATENCY.labels(*labels).observe(time.perf_counter() - started)
-        return resp
-
-    @app.teardown_request
-    def done(exc):
-        if g.pop("metrics_started", None) is not None:
-            IN_FLIGHT.dec()
-            _pool_gauges()
+    # Signals (as board/logs.py): every request is counted, whatever answered it.
+    request_started.connect(_start, app)
+    request_finished.connect(_count, app)
+    request_tearing_down.connect(_done, app)
 
 
 class BoardCollector:

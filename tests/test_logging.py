@@ -176,3 +176,11 @@ def test_cli_commands_log_in_the_same_format(tmp_path):
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
     assert any("Running upgrade" in e["msg"] for e in entries)
     assert "Database ready." in proc.stdout
+
+
+def test_a_request_refused_before_the_view_is_logged_too(make_app, log):
+    app = make_app(MAX_QUERY_STRING=100)
+    resp = app.test_client().get("/?q=" + "x" * 200)
+    assert resp.status_code == 414
+    (line,) = [e for e in log.requests() if e["request_id"] == resp.headers["X-Request-ID"]]
+    assert line["status"] == 414 and line["route"] == "/"

@@ -69,7 +69,12 @@ def test_requests_are_counted_per_route_and_status_with_their_latency(make_app):
     for _ in range(3):
         assert client.get("/healthz").status_code == 200
     assert client.get("/demands/999999").status_code == 404
+    # Refused before the view (and before other before-request functions): counted too.
+    assert client.get("/?q=" + "x" * 5000).status_code == 414
     after = scrape(client)
+    refused = {"route": "/", "method": "GET", "status": "414"}
+    assert value(after, "board_http_requests_total", **refused) - value(
+        before, "board_http_requests_total", **refused) == 1
     route = {"route": "/healthz", "method": "GET", "status": "200"}
     assert value(after, "board_http_requests_total", **route) - value(
         before, "board_http_requests_total", **route) == 3
