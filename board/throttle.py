@@ -117,6 +117,16 @@ class DatabaseStore:
         with db.engine.begin() as conn:
             conn.execute(sa.delete(ThrottleCounter).where(ThrottleCounter.key == window.key))
 
+    def release(self, window: Window) -> None:
+        from .models import ThrottleCounter
+
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.update(ThrottleCounter)
+                .where(ThrottleCounter.key == window.key, ThrottleCounter.count > 0)
+                .values(count=ThrottleCounter.count - 1)
+            )
+
 
 class RedisStore:
     name = "redis"
@@ -142,6 +152,16 @@ class RedisStore:
 
     def clear(self, window: Window) -> None:
         self.client.delete(self._k(window))
+
+    def release(self, window: Window) -> None:
+        self.client.eval(_RELEASE, 1, self._k(window))
+
+
+#: Take one back from a counter, never below zero.
+_RELEASE = (
+    "local n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if n > 0 then return redis.call('DECR', KEYS[1]) end return 0"
+)
 
 
 def store():
@@ -174,7 +194,7 @@ def _run(method: str, window: Window):
 # -- what views call ------------------------------------------------------------------
 def blocked(rule_name: str, ident: str) -> int | None:
     """Seconds to wait when ``ident`` has used up its limit in this window, else None.
-    Counts nothing (sign-in failures are counted by :func:`failed`)."""
+    Counts nothing."""
     if not enabled() or not ident:
         return None
     window, limit = _window(rule_name, ident)
@@ -196,6 +216,12 @@ def hit(rule_name: str, ident: str) -> int | None:
 def clear(rule_name: str, ident: str) -> None:
     if enabled() and ident:
         _run("clear", _window(rule_name, ident)[0])
+
+
+def release(rule_name: str, ident: str) -> None:
+    """Take back one attempt counted by :func:`hit` (it turned out not to count)."""
+    if enabled() and ident:
+        _run("release", _window(rule_name, ident)[0])
 
 
 def first_wait(*waits: int | None) -> int | None:

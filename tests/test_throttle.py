@@ -90,6 +90,17 @@ def test_the_account_limit_holds_from_other_addresses_and_ends_with_its_window(
                    environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
 
 
+def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(tapp):
+    from tests.test_idempotent import at_once
+
+    user = Factory(tapp).user(Role.COMPANY)
+    clients = [tapp.test_client() for _ in range(12)]
+    results = at_once(12, lambda i: sign_in(clients[i], user.email, f"guess-{i}",
+                                            environ_base={"REMOTE_ADDR": f"10.4.0.{i}"}))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [422] * 5 + [429] * 7, codes
+
+
 def test_a_success_forgets_the_accounts_earlier_failures(tapp):
     user = Factory(tapp).user(Role.COMPANY)
     for _ in range(4):

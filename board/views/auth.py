@@ -122,20 +122,20 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
+        # Each attempt takes a place first (atomically, so that a burst of parallel guesses
+        # cannot all slip in); a successful one gives its places back.
         account, here = accounts.normalise_email(form.email.data), throttle.address()
-        wait = throttle.first_wait(throttle.blocked("login-account", account),
-                                   throttle.blocked("login-address", here))
+        wait = throttle.hit("login-address", here) or throttle.hit("login-account", account)
         if wait:  # the password is not even checked
             return _throttled("auth/login.html", form, wait)
         user = accounts.authenticate(
             form.email.data, form.password.data, current_app.config["BOARD_DEMO"]
         )
         if user is None:
-            throttle.hit("login-account", account)
-            throttle.hit("login-address", here)
             form.form_errors.append(_("E-mail or password is not correct."))
         else:
             throttle.clear("login-account", account)
+            throttle.release("login-address", here)
             _sign_in(user)
             commit()
             target = form.next.data
