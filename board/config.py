@@ -58,7 +58,8 @@ EXAMPLE_SECRETS = {
     "super-secret", "supersecret", "not-a-secret", "insecure", "flask", "board",
 }
 MIN_SECRET_KEY = 32
-MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+# A shell command the error message shows, not a secret.
+MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_hex(32))'"  # nosec B105
 
 
 def check_secret_key(key: str) -> None:
@@ -124,7 +125,7 @@ def load(overrides: dict | None = None) -> dict:
         "MATCH_WEAK_SHARE": _int("MATCH_WEAK_SHARE", 50),
         "MATCH_STRONG_SHARE": _int("MATCH_STRONG_SHARE", 75),
         "LEXICON_PATH": os.environ.get("LEXICON_PATH") or str(DATA_ROOT / "seed" / "lexicon.tsv"),
-        "PASSWORD_HASH_METHOD": "scrypt",
+        "PASSWORD_HASH_METHOD": "scrypt",  # nosec B105  # the algorithm's name, not a password
         #: A session ends this long after sign-in, and after this long without a request.
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 12),
         "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),

@@ -151,7 +151,7 @@ class MailStatus(StrEnum):
 
 
 class TokenPurpose(StrEnum):
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # nosec B105  # a token purpose's name, not a password
     EMAIL_CHANGE = "email_change"
 
 
