@@ -17,7 +17,7 @@ PORT   ?= 5000
 PROBE  := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 INITLOG := $(VENV)/run-init-db.log
 
-.PHONY: run test install translations dist extract-messages lint screenshots eval clean
+.PHONY: run test install translations dist extract-messages lint screenshots eval clean load audit
 
 install: $(STAMP) translations
 
@@ -54,6 +54,18 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Nothing lost under load at full size (README: Security): 50 clients for 60 s against gunicorn
+# with 4 workers, a worker killed half-way; on SQLite, and PostgreSQL when TEST_DATABASE_URL is set.
+load: install
+	$(BIN)/python -m tests.load.run --clients $${LOAD_CLIENTS:-50} --seconds $${LOAD_SECONDS:-60}
+
+# bandit (every finding explained) and known vulnerabilities in the installed dependencies
+# (pip-audit asks PyPI for each installed version: it needs the internet; --strict fails when a
+# package could not be checked instead of passing an audit that checked nothing).
+audit: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/security/test_static.py
+	$(BIN)/pip-audit --strict --skip-editable
 
 # The release: dist/rail_board-<version>.tar.gz and the wheel built from it (README: Running in production).
 dist: $(STAMP)
