@@ -149,9 +149,17 @@ def test_sign_up_with_a_known_address_in_english_mails_the_owner_in_their_langua
     with app.app_context():
         db.session.get(User, owner.id).locale = "en"
         db.session.commit()
-    resp = signup(app.test_client(), email="KNOWN@example.com", lang="en")
+    resp = signup(app.test_client(), email="KNOWN@example.com", lang="zh-CN")
     assert resp.status_code == 302
     with app.app_context():
         mail = db.session.scalars(sa.select(OutboundMail)).one()
         assert mail.lang == "en" and "tried to sign up" in mail.subject
         assert "nothing was created" in mail.body_text
+
+
+def test_a_new_member_is_welcomed_in_the_language_they_signed_up_in(app):
+    assert signup(app.test_client(), email="new@example.com", lang="en").status_code == 302
+    with app.app_context():
+        mail = db.session.scalars(sa.select(OutboundMail)).one()
+        assert mail.kind == "welcome" and mail.lang == "en" and "account on the board is ready" in mail.body_text
+        assert accounts.find_user("new@example.com").locale == "en"

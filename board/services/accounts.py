@@ -53,11 +53,13 @@ def sign_up(
     organization_kind: OrgKind = OrgKind.ENTERPRISE,
     website: str | None = None,
     links: dict | None = None,
+    lang: str | None = None,
 ) -> User | None:
     """A company or supplier member with a new organisation of their own, who is mailed a
     welcome. When the address already has an account nothing is created and its owner is
     mailed instead (None is returned): the caller answers both alike, so sign-up never says
-    which addresses have accounts. ``links`` holds the absolute sign-in and reset links."""
+    which addresses have accounts. ``links`` holds the absolute sign-in and reset links;
+    ``lang`` is the language the new member signed up in (kept on the account)."""
     if role not in MEMBER_ROLES:
         raise Invalid(_l("Choose whether you post demands, offer capabilities or both."), "role")
     check_email(email)
@@ -85,6 +87,7 @@ def sign_up(
         display_name=display_name.strip(),
         role=role,
         organization=org,
+        locale=lang if lang in current_app.config["BOARD_LANGUAGES"] else None,
     )
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add_all([org, user])

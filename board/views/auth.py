@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import throttle
+from .. import i18n, throttle
 from ..auth import commit, is_safe_next
 from ..extensions import db
 from ..forms import (
@@ -79,6 +79,7 @@ def signup():
                 organization_name=form.organization.data,
                 organization_kind=OrgKind(form.organization_kind.data),
                 links=links,
+                lang=i18n.lang(),
             )
             commit()
         except Invalid as exc:
