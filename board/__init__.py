@@ -62,7 +62,12 @@ def _load_settings(config: dict | None) -> dict:
     except config_mod.ConfigError as exc:
         if not _running_check():
             raise
-        settings = config_mod.load(dict(config or {}, BOARD_ENV="development"))
+        try:
+            settings = config_mod.load(dict(config or {}, BOARD_ENV="development"))
+        except config_mod.ConfigError as other:  # a bad setting in any environment
+            lines = [f"problem: {e}" for e in dict.fromkeys((str(exc), str(other)))]
+            raise SystemExit("\n".join(
+                [*lines, f"{len(lines)} problem(s): not ready for production."])) from None
         settings["BOARD_ENV"] = (config or {}).get("BOARD_ENV") or os.environ.get(
             "BOARD_ENV", "development")
         settings["CONFIG_ERRORS"] = [str(exc)]

@@ -182,6 +182,13 @@ def test_the_command_reports_a_key_production_refuses(tmp_path, migrated_file):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     problems = [line for line in proc.stderr.splitlines() if line.startswith("problem: ")]
     assert len(problems) == 1 and "SECRET_KEY" in problems[0], proc.stderr
+    # A setting refused in every environment: reported as well, not a traceback.
+    env.update(MATCH_THRESHOLD="500")
+    proc = subprocess.run([flask, "--app", "board", "check"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    problems = [line for line in proc.stderr.splitlines() if line.startswith("problem: ")]
+    assert len(problems) == 2 and "MATCH_THRESHOLD" in problems[1], proc.stderr
 
 
 def test_the_production_start_refuses_a_blocking_problem(tmp_path, migrated_file):
