@@ -38,25 +38,36 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | None = None, *, detail: str | None = None,
+                 again: str | None = None):
+    """The error page (JSON under /api). ``again``: a link back to the form that failed."""
     message = message or MESSAGES.get(code, MESSAGES[400])()
     # The request id, for the user to quote: it finds the request's lines in the log.
     reference = logs.request_id()
     if _wants_json():
         return jsonify(error=message, status=code, reference=reference), code
-    detail = NOT_SAVED() if code >= 500 and request.method == "POST" else None
+    detail = detail or (NOT_SAVED() if code >= 500 and request.method == "POST" else None)
     # The way back never leads to the page that just failed.
     home = url_for("public.index")
     back = url_for("public.event") if request.path == home else home
     try:
         return render_template(
             "errors/error.html", code=code, message=message, detail=detail, back=back,
-            reference=reference if code >= 500 else None,
+            reference=reference if code >= 500 else None, again=again,
         ), code
     except Exception:  # the page itself failed (e.g. the database is down): plain text
         current_app.logger.exception("Error page failed to render")
         page = FALLBACK.format(code=code, reference=escape(reference))
         return page, code, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _form_again() -> str | None:
+    """The address of the page that holds the form just sent, when it can be opened."""
+    try:
+        current_app.url_map.bind(request.host).match(request.path, method="GET")
+    except Exception:  # no page to open there (or the address is not ours)
+        return None
+    return request.path
 
 
 def init_app(app: Flask) -> None:
@@ -71,7 +82,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return render_error(
-            400, _("This form has expired or was sent from another site. Reload the page and try again.")
+            400,
+            _("This form has expired or was sent from another site. Reload the page and try again."),
+            detail=NOT_SAVED() if request.method == "POST" else None,
+            again=_form_again(),
         )
 
     @app.errorhandler(HTTPException)

@@ -87,7 +87,9 @@ def test_an_expired_csrf_token_gets_a_clear_page_not_an_error(csrf_app, monkeypa
     resp = client.post("/login", data={"email": user.email, "password": PASSWORD,
                                        "csrf_token": token}, headers={"Accept-Language": "zh-CN"})
     assert resp.status_code == 400
-    assert "表单已过期" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert "表单已过期" in page and "您填写的内容未被保存" in page
+    assert '<a class="btn primary" href="/login">重新打开表单</a>' in page
     en = client.post("/login", data={"email": user.email, "password": PASSWORD,
                                      "csrf_token": token}, headers={"Accept-Language": "en"})
     assert en.status_code == 400 and "expired" in en.get_data(as_text=True)
@@ -108,4 +110,6 @@ def test_a_csrf_token_works_only_in_its_own_session(csrf_app):
     # Signing in starts a new session: a token from the page before no longer works.
     assert mine.post("/login", data={"email": user.email, "password": PASSWORD,
                                      "csrf_token": token}).status_code == 302
-    assert mine.post("/logout", data={"csrf_token": token}).status_code == 400
+    stale = mine.post("/logout", data={"csrf_token": token})
+    assert stale.status_code == 400
+    assert "重新打开表单" not in stale.get_data(as_text=True)  # sign-out is a button, not a page
