@@ -85,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = IdConverter
-    from .views import account, admin, api, company, ops, public, supplier, threads
+    from .views import account, admin, api, company, directory, ops, public, supplier, threads
     from .views import auth as auth_views
 
     app.register_blueprint(public.bp)
@@ -96,5 +96,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(threads.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(directory.bp)
     app.register_blueprint(ops.bp)
     ops.init_app(app)

@@ -20,6 +20,8 @@ AUDIENCE = {
     "threads": {"company", "both", "supplier", "staff"},
     "account": {"company", "both", "supplier", "staff"},
     "ops": None,
+    # The directory: everyone; each route asks services.rights about the organisation.
+    "directory": None,
 }
 # "both" acts on both sides for an organisation of its own, so the company's demand and the
 # supplier's capability and reply are someone else's to it. It goes before the supplier: a
@@ -174,6 +176,35 @@ EXPECTED = {
     ("threads.cancel_meeting", "POST"):      "login | 302 /replies/{reply_id} | 404 | 302 /replies/{reply_id} | 403",
     ("threads.meeting_held", "POST"):        "login | 302 /replies/{reply_id} | 404 | 302 /replies/{reply_id} | 302 /replies/{reply_id}",
     ("admin.calendar", "GET"):               "login | 403 | 403 | 403 | 200",
+
+    # The directory. {org_id} is the company's organisation (profile for members only): the
+    # company is its member (edits it; keeps no bookmark or note on itself), "both" another
+    # company, staff check its credentials and references and mark alliance members.
+    ("directory.index", "GET"):              "200 | 200 | 200 | 200 | 200",
+    ("directory.bookmarks", "GET"):          "login | 200 | 200 | 200 | 200",
+    ("directory.compare", "GET"):            "login | 200 | 200 | 200 | 200",
+    ("directory.profile", "GET"):            "404 | 200 | 200 | 200 | 200",
+    ("directory.edit_profile", "GET"):       "login | 200 | 403 | 403 | 403",
+    ("directory.edit_profile", "POST"):      "login | 422 | 403 | 403 | 403",
+    ("directory.logo", "GET"):               "404 | 404 | 404 | 404 | 404",
+    ("directory.add_credential", "POST"):    "login | 422 | 403 | 403 | 403",
+    ("directory.edit_credential", "GET"):    "login | 200 | 403 | 403 | 403",
+    ("directory.edit_credential", "POST"):   "login | 422 | 403 | 403 | 403",
+    # The company removes it first; it is gone for the others.
+    ("directory.delete_credential", "POST"): "login | 302 /orgs/{org_id} | 404 | 404 | 404",
+    ("directory.check_credential", "POST"):  "login | 403 | 403 | 403 | 302 /orgs/{org_id}",
+    ("directory.add_reference", "POST"):     "login | 422 | 403 | 403 | 403",
+    ("directory.edit_reference", "GET"):     "login | 200 | 403 | 403 | 403",
+    # An empty form keeps the stored values: nothing changes.
+    ("directory.edit_reference", "POST"):    "login | 302 /orgs/{org_id} | 403 | 403 | 403",
+    ("directory.delete_reference", "POST"):  "login | 302 /orgs/{org_id} | 404 | 404 | 404",
+    ("directory.check_reference", "POST"):   "login | 403 | 403 | 403 | 302 /orgs/{org_id}",
+    ("directory.alliance", "POST"):          "login | 403 | 403 | 403 | 302 /orgs/{org_id}",
+    ("directory.bookmark", "POST"):          "login | 403 | 302 /orgs/{org_id} | 403 | 403",
+    ("directory.add_note", "POST"):          "login | 403 | 422 | 422 | 422",
+    # A staff note: staff alone may delete it; to anyone else it does not exist.
+    ("directory.delete_note", "POST"):       "login | 404 | 404 | 404 | 302 /orgs/{org_id}",
+    ("directory.invite", "POST"):            "login | 403 | 302 /orgs/{org_id} | 403 | 403",
 }
 
 
@@ -241,8 +272,21 @@ def build_world(app, make):
 
         ids["round_id"] = db.session.query(Round.id).order_by(Round.id).first()[0]
         ids["outcome_id"] = db.session.query(Outcome.id).order_by(Outcome.id).first()[0]
+    with app.app_context():  # the directory: credentials, references and a staff note
+        from board.models import Credential, CredentialType, OrgNote, Reference
+
+        org = company.organization_id
+        items = [Credential(organization_id=org, type=CredentialType.CRCC, valid_until=dt.date(2030, 1, 1)),
+                 Credential(organization_id=org, type=CredentialType.ISO9001, valid_until=dt.date(2030, 1, 1)),
+                 Reference(organization_id=org, project="车站改造"), Reference(organization_id=org, project="线路改造"),
+                 OrgNote(target_id=org, organization_id=None, author_id=staff.id, body="备注")]
+        db.session.add_all(items)
+        db.session.commit()
+        ids.update(credential_id=items[0].id, reference_id=items[2].id, note_id=items[4].id)
+        doomed_items = {"directory.delete_credential": {"credential_id": items[1].id},
+                        "directory.delete_reference": {"reference_id": items[3].id}}
     # Deleting a capability gets one of its own, so the routes after it still find theirs.
-    per_route = {"supplier.delete_capability": {"cap_id": doomed.id}}
+    per_route = {"supplier.delete_capability": {"cap_id": doomed.id}, **doomed_items}
     users = {"company": company, "both": both, "supplier": supplier, "staff": staff}
     return ids, per_route, users
 

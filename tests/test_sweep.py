@@ -266,6 +266,38 @@ EXPECTED = {
     ("auth.change_password", "-"):            "login   200     200     200     200     200     200     200     200     200",
     ("auth.change_email", "-"):               "login   200     200     200     200     200     200     200     200     200",
     ("auth.confirm_email", "bad_token"):      "404     404     404     404     404     404     404     404     404     404",
+
+    # The directory. Profiles: org_a and org_s public, org_b for members, org_c and org_d for
+    # staff (the firms behind the anonymous demands: nobody else learns they are on the board).
+    ("directory.index", "-"):                 "200     200     200     200     200     200     200     200     200     200",
+    ("directory.index", "search"):            "200     200     200     200     200     200     200     200     200     200",
+    ("directory.bookmarks", "-"):             "login   200     200     200     200     200     200     200     200     200",
+    ("directory.compare", "-"):               "login   200     200     200     200     200     200     200     200     200",
+    ("directory.profile", "org_a"):           "200     200     200     200     200     200     200     200     200     200",
+    ("directory.profile", "org_b"):           "404     200     200     200     200     200     200     200     200     200",
+    ("directory.profile", "org_c"):           "404     404     404     404     200     404     404     404     404     200",
+    ("directory.profile", "org_d"):           "404     404     404     404     404     404     404     404     404     200",
+    ("directory.profile", "org_s"):           "200     200     200     200     200     200     200     200     200     200",
+    ("directory.profile", "no_org"):          "404     404     404     404     404     404     404     404     404     404",
+    ("directory.edit_profile", "org_a"):      "login   200     200     403     403     403     403     403     403     403",
+    ("directory.edit_profile", "org_b"):      "login   403     403     200     403     403     403     200     200     403",
+    ("directory.edit_profile", "org_c"):      "login   404     404     404     200     404     404     404     404     403",
+    ("directory.edit_profile", "org_d"):      "login   404     404     404     404     404     404     404     404     403",
+    ("directory.edit_profile", "org_s"):      "login   403     403     403     403     200     200     403     403     403",
+    ("directory.edit_profile", "no_org"):     "login   404     404     404     404     404     404     404     404     404",
+    # org_s has a logo; the others none.
+    ("directory.logo", "org_a"):              "404     404     404     404     404     404     404     404     404     404",
+    ("directory.logo", "org_b"):              "404     404     404     404     404     404     404     404     404     404",
+    ("directory.logo", "org_c"):              "404     404     404     404     404     404     404     404     404     404",
+    ("directory.logo", "org_d"):              "404     404     404     404     404     404     404     404     404     404",
+    ("directory.logo", "org_s"):              "200     200     200     200     200     200     200     200     200     200",
+    ("directory.logo", "no_org"):             "404     404     404     404     404     404     404     404     404     404",
+    ("directory.edit_credential", "cred_s"):  "login   403     403     403     403     200     200     403     403     403",
+    ("directory.edit_credential", "cred_b"):  "login   403     403     200     403     403     403     200     200     403",
+    ("directory.edit_credential", "no_credential"): "login   404     404     404     404     404     404     404     404     404",
+    ("directory.edit_reference", "ref_s"):    "login   403     403     403     403     200     200     403     403     403",
+    ("directory.edit_reference", "ref_c"):    "login   404     404     404     200     404     404     404     404     403",
+    ("directory.edit_reference", "no_reference"): "login   404     404     404     404     404     404     404     404     404",
 }
 
 # Query strings of the pages that take no record.
@@ -295,11 +327,16 @@ SEARCH_BY_ENDPOINT = {"admin.organization_list": {"q": "轨道"}}
 
 # Which URL argument each kind of record fills in.
 RECORD_ARGUMENT = {"demand": "demand_id", "capability": "cap_id", "organization": "org_id",
-                   "round": "round_id", "outcome": "outcome_id"}
+                   "round": "round_id", "outcome": "outcome_id", "credential": "credential_id",
+                   "reference": "reference_id"}
 
 # Words a page of the other language may legitimately hold: each language's name on the
 # switch is written in that language, and Chinese interface text says "ID" (概念 ID).
-SAME_IN_BOTH = {"zh": {"English", "ID", "Excel", "CSV", "PDF", "MB"}, "en": {"中文"}}
+SAME_IN_BOTH = {"zh": {"English", "ID", "Excel", "CSV", "PDF", "MB",
+                       # certificates are named so in Chinese too (CRCC, IRIS / ISO/TS 22163,
+                       # EN 50126 with a SIL level, GB/T and TB/T), and image formats
+                       "CRCC", "IRIS", "ISO", "TS", "EN", "SIL", "GB", "TB", "PNG", "JPEG"},
+                "en": {"中文"}}
 
 
 # -- the board -------------------------------------------------------------------------
@@ -316,6 +353,23 @@ class Board:
 
 
 FUTURE = dt.date.today() + dt.timedelta(days=90)
+
+#: Who may open each organisation's directory profile.
+PROFILES = {"org_a": "public", "org_b": "members", "org_c": "staff", "org_d": "staff", "org_s": "public"}
+
+
+def _logo(logos) -> str:
+    """A stored logo (a small PNG under UPLOAD_DIR), as an upload would leave it."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 160)).save(buf, format="PNG")
+    key = "0" * 32 + ".png"
+    logos.folder().mkdir(parents=True, exist_ok=True)
+    (logos.folder() / key).write_bytes(logos.reencode(buf.getvalue()))
+    return key
 
 PSD = "既有线路站台门（屏蔽门）改造与维护，需要与信号系统联动。"
 
@@ -342,7 +396,7 @@ def build_board(app) -> Board:
         matches.rematch_all()
         orgs = {}
         for key, (name, name_en) in ORGS.items():
-            orgs[key] = Organization(name=name, name_en=name_en)
+            orgs[key] = Organization(name=name, name_en=name_en, profile_visibility=PROFILES[key])
             db.session.add(orgs[key])
         db.session.flush()
         users = {}
@@ -444,6 +498,24 @@ def build_board(app) -> Board:
         missing = 2**31 - 1
         board.records.update(no_demand=("demand", missing), no_capability=("capability", missing),
                              no_org=("organization", missing))
+        # The directory: a credential and a reference on profiles of each visibility, a logo.
+        from board.models import Credential, CredentialType, Reference
+        from board.services import logos
+
+        items = {"cred_s": Credential(organization_id=orgs["org_s"].id, type=CredentialType.EN5012X,
+                                      sil_level=4, number="SIL4-2024-001", issuer="认证中心",
+                                      valid_until=FUTURE),
+                 "cred_b": Credential(organization_id=orgs["org_b"].id, type=CredentialType.CRCC,
+                                      valid_until=dt.date(2020, 1, 1)),
+                 "ref_s": Reference(organization_id=orgs["org_s"].id, project="既有线信号改造",
+                                    year=2022, delivered="车载设备升级"),
+                 "ref_c": Reference(organization_id=orgs["org_c"].id, project="车站土建", client=None)}
+        db.session.add_all(items.values())
+        orgs["org_s"].logo_key = _logo(logos)
+        db.session.commit()
+        for state, item in items.items():
+            board.records[state] = (item.__tablename__, item.id)
+        board.records.update(no_credential=("credential", missing), no_reference=("reference", missing))
         # Rounds: the event's (closed), an open one its demands were carried into, an upcoming
         # one; an agreement recorded offline on the public demand, and the event's own.
         from board.models import Outcome, Round
@@ -821,7 +893,7 @@ def sweep(app, board: Board, lang: str, login) -> tuple[list[str], int]:
         for role in ROLES:
             token = row.split()[ROLES.index(role)]
             resp = clients[role].get(url)
-            body = resp.get_data(as_text=True)
+            body = resp.get_data().decode("utf-8", "replace")  # a logo is an image
             resp.close()
             opened += 1
             where = f"{lang} {role:6} {url} [{endpoint} {state}]"

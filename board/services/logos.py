@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from . import uploads
 from .errors import Invalid
 
-MAX_BYTES = 2 * 1024 * 1024
+MAX_BYTES = 2 * 1024 * 1024  # the default of LOGO_MAX_BYTES
 #: Largest picture decoded (width x height): a small file that expands beyond this (a
 #: decompression bomb) is refused before its pixels are read.
 MAX_PIXELS = 25_000_000
@@ -44,6 +44,12 @@ def path_of(key: str | None) -> Path | None:
     return folder() / key
 
 
+def max_bytes() -> int:
+    from flask import has_app_context
+
+    return int(current_app.config.get("LOGO_MAX_BYTES", MAX_BYTES)) if has_app_context() else MAX_BYTES
+
+
 def _refuse(message=None):
     raise Invalid(message or _l("Upload a PNG or JPEG image: this file is not one."), "logo")
 
@@ -52,8 +58,8 @@ def reencode(data: bytes) -> bytes:
     """The upload as a clean PNG of at most SIZE x SIZE pixels, or Invalid."""
     from PIL import Image, UnidentifiedImageError
 
-    if len(data) > MAX_BYTES:
-        _refuse(_l("The image is larger than %(mb)d MB.", mb=MAX_BYTES // (1024 * 1024)))
+    if len(data) > max_bytes():
+        _refuse(_l("The image is larger than %(mb)d MB.", mb=max(1, max_bytes() // (1024 * 1024))))
     if not data:
         _refuse(_l("The file is empty."))
     if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
@@ -84,7 +90,7 @@ def reencode(data: bytes) -> bytes:
 
 def store(file_storage) -> str:
     """Check, re-encode and keep an uploaded logo; returns its generated key."""
-    data = uploads._read_limited(file_storage.stream, MAX_BYTES)
+    data = uploads._read_limited(file_storage.stream, max_bytes())
     png = reencode(data)
     where = folder()
     where.mkdir(parents=True, exist_ok=True)
