@@ -370,11 +370,11 @@ def test_the_review_queue_links_to_its_export_and_the_band_filter_narrows_it(app
 
     # The queue's filters, its default band (strong and possible) included, carry into its export.
     html = staff.get("/admin/matches").get_data(as_text=True)
-    assert "kind=matches&amp;format=xlsx&amp;status=suggested&amp;band=reviewable" in html
-    html = staff.get("/admin/matches?segment=equipment&band=weak&status=").get_data(as_text=True)
-    assert "kind=matches&amp;format=csv&amp;segment=equipment&amp;band=weak\"" in html
+    assert "kind=matches&amp;format=xlsx&amp;status=suggested&amp;band=reviewable&amp;stage=open" in html
+    html = staff.get("/admin/matches?segment=equipment&band=weak&status=&stage=published").get_data(as_text=True)
+    assert "kind=matches&amp;format=csv&amp;segment=equipment&amp;band=weak&amp;stage=published\"" in html
     html = staff.get("/admin/matches?band=all").get_data(as_text=True)
-    assert re.search(r'href="[^"]*kind=matches&amp;format=xlsx&amp;status=suggested"', html)  # every band
+    assert re.search(r'href="[^"]*kind=matches&amp;format=xlsx&amp;status=suggested&amp;stage=open"', html)
 
     def titles(query):
         resp = staff.get(f"/admin/exports/download?kind=matches&format=csv{query}")
@@ -386,3 +386,11 @@ def test_the_review_queue_links_to_its_export_and_the_band_filter_narrows_it(app
     assert titles("&band=weak") == {weak.title: "弱匹配"}
     assert titles("") == {strong.title: "强匹配", weak.title: "弱匹配"}
     assert staff.get("/admin/exports/download?kind=matches&format=csv&band=nonsense").status_code == 422
+    # Like the queue, the export leaves out closed demands when asked for open ones.
+    with app.app_context():
+        db.session.get(Demand, d.id).status = DemandStatus.CLOSED
+        db.session.commit()
+    assert titles("&stage=open") == {}
+    assert titles("&stage=submitted") == {}
+    assert titles("") == {strong.title: "强匹配", weak.title: "弱匹配"}
+    assert staff.get("/admin/exports/download?kind=matches&format=csv&stage=closed").status_code == 422

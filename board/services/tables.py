@@ -59,6 +59,8 @@ class Filters:
     tag: str | None = None
     #: A strength band (matches): one of MATCH_BANDS.
     band: str | None = None
+    #: The demand's stage (matches): one of MATCH_STAGES.
+    stage: str | None = None
 
     def given(self) -> dict[str, Any]:
         """The filters in use, as plain values (for the audit log and for links)."""
@@ -72,11 +74,18 @@ class Filters:
 #: Query-string names of the filters (the console's lists use the same names).
 QUERY_NAMES = {"round_id": "round", "status": "status", "segment": "segment", "theme": "theme",
                "action": "action", "actor": "actor", "start": "from", "end": "to", "q": "q",
-               "tag": "tag", "band": "band"}
+               "tag": "tag", "band": "band", "stage": "stage"}
 
 #: The band filter of the matches: one band, or "reviewable" (strong and possible: what the
 #: review queue shows unless asked for the weak band).
 MATCH_BANDS = ("strong", "possible", "weak", "reviewable")
+#: The stage filter of the matches: demands published, awaiting review, or either ("open": what
+#: the review queue shows unless asked for one of them).
+MATCH_STAGES = {
+    "published": (DemandStatus.PUBLISHED,),
+    "submitted": (DemandStatus.SUBMITTED,),
+    "open": (DemandStatus.PUBLISHED, DemandStatus.SUBMITTED),
+}
 BAND_LABELS = {
     "strong": {"zh": "强匹配", "en": "Strong match"},
     "possible": {"zh": "可能匹配", "en": "Possible match"},
@@ -299,6 +308,8 @@ def _load_matches(f: Filters):
         q = q.where(Demand.segment_code == f.segment)
     if f.theme:
         q = q.where(Demand.themes.any(code=f.theme))
+    if f.stage in MATCH_STAGES:
+        q = q.where(Demand.status.in_(MATCH_STAGES[f.stage]))
     if f.band in MATCH_BANDS:
         best = bands.best_subquery()
         q = q.join(best, best.c.demand_id == Match.demand_id, isouter=True).where(
@@ -326,7 +337,7 @@ MATCHES = Table(
         col("dismiss_reason", "忽略原因", "Reason for dismissing"),
     ),
     _load_matches,
-    filters=("round_id", "status", "segment", "theme", "band"),
+    filters=("round_id", "status", "segment", "theme", "band", "stage"),
 )
 
 
@@ -613,11 +624,44 @@ def _load_organizations(f: Filters):
 
     seg = {s.code: s for s in all_segments()}
     tags = tags_of(ids)
+    # The directory profile: the segments it chose (else those of its records), credentials
+    # and references.
+    from . import directory
+
+    chosen, creds, refs = {}, {}, {}
+    for part in _chunked(ids):
+        chosen.update(directory.segments_of(part))
+        creds.update(directory.credentials_of(part))
+        refs.update({k: len(v) for k, v in directory.references_of(part).items()})
     return [(o, {
         "counts": {k: v.get(o.id, 0) for k, v in counts.items()},
-        "segments": [seg[c] for c in sorted(segments.get(o.id, ()), key=lambda c: seg[c].position) if c in seg],
+        "segments": chosen.get(o.id) or [
+            seg[c] for c in sorted(segments.get(o.id, ()), key=lambda c: seg[c].position) if c in seg],
         "tags": tags.get(o.id, []),
+        "credentials": creds.get(o.id, []),
+        "references": refs.get(o.id, 0),
     }) for o in orgs]
+
+
+def _credential_cells(o, x) -> list[str]:
+    """Each credential as "type, valid until date (expired), verified"."""
+    from flask_babel import gettext
+
+    from . import directory
+
+    today = dt.date.today()
+    out = []
+    for c in x["credentials"]:
+        name = c.name if c.type.value == "other" and c.name else str(directory.CREDENTIAL_LABELS[c.type])
+        if c.sil_level:
+            name += f" SIL {c.sil_level}"
+        text = f"{name} {gettext('until %(date)s', date=c.valid_until.isoformat())}"
+        if c.valid_until < today:
+            text += f" ({gettext('expired')})"
+        if c.checked_at:
+            text += f" ✓ {gettext('Verified by the park')}"
+        out.append(text)
+    return out
 
 
 def _tag_names(o, x) -> list[str]:
@@ -633,6 +677,10 @@ ORGANIZATIONS = Table(
         col("kind", "类型", "Kind", lambda o, x: o.kind if isinstance(o.kind, OrgKind) else None),
         col("segments", "产业链环节", "Segments", lambda o, x: _names(x["segments"])),
         col("tags", "标签", "Tags", _tag_names),
+        col("district", "所在区", "District"),
+        col("credentials", "资质证书", "Credentials", _credential_cells),
+        col("references", "业绩数", "References", lambda o, x: x["references"]),
+        col("alliance_member", "联盟成员", "Alliance member", lambda o, x: "alliance_member" in x["tags"]),
         col("verified", "已核实", "Verified", lambda o, x: o.verified_at is not None),
         col("verified_at", "核实时间", "Verified on"),
         col("users", "账号数", "Accounts", lambda o, x: x["counts"]["users"]),

@@ -84,6 +84,11 @@ def read_filters(table: tables.Table | None = None, names=None) -> tables.Filter
         if band not in tables.MATCH_BANDS:
             raise FilterError("band", _l("Choose a value from the list."))
         values["band"] = band
+    if "stage" in names and request.args.get("stage"):
+        stage = text_arg("stage", 20)
+        if stage not in tables.MATCH_STAGES:
+            raise FilterError("stage", _l("Choose a value from the list."))
+        values["stage"] = stage
     if "action" in names:
         values["action"] = text_arg("action", 40) or None
     if "actor" in names:
