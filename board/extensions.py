@@ -31,6 +31,10 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+#: How long a SQLite write waits for the lock another worker holds.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 @sa.event.listens_for(sa.engine.Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """Foreign keys, WAL journal and a busy timeout on every SQLite connection."""
@@ -38,7 +42,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         return
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    # A write waits for the one before it: a saved demand or reply holds the write lock while
+    # it is matched, which on a busy server can take longer than 5 s. Waiting up to 30 s (half
+    # gunicorn's worker timeout) turns those waits into slow answers instead of lost writes.
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
