@@ -514,3 +514,39 @@ def test_decompression_bomb_refused(app, login, people):
     assert resp.status_code == 422
     with app.app_context():
         assert db.session.get(Organization, org_id).logo_key is None
+
+
+# -- 7. export ------------------------------------------------------------------------------------
+def test_export_organizations_command(app, make, login, people, tmp_path):
+    import csv
+
+    org_id = people["supplier"].organization_id
+    set_profile(app, org_id, name_en="=HYPERLINK(\"http://x\")", district="丰台区")
+    add_credential(app, org_id, CredentialType.CRCC, checked_at=dt.datetime.now(dt.UTC))
+    add_credential(app, org_id, CredentialType.IRIS, valid_until=PAST)
+    login(app.test_client(), people["staff"]).post(f"/orgs/{org_id}/alliance", data={"member": "1"})
+    out = tmp_path / "orgs.csv"
+    result = app.test_cli_runner().invoke(args=["export", "organizations", "--format", "csv",
+                                                "--lang", "en", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    row = next(r for r in rows if r["District"] == "丰台区")
+    assert row["English name"].startswith("'=")  # a formula stays text
+    assert "CRCC" in row["Credentials"] and "Verified by the park" in row["Credentials"]
+    assert "IRIS" in row["Credentials"] and "expired" in row["Credentials"]
+    assert row["Alliance member"] == "yes" and row["References"] == "0"
+    xlsx = tmp_path / "orgs.xlsx"
+    result = app.test_cli_runner().invoke(args=["export", "organizations", "--output", str(xlsx)])
+    assert result.exit_code == 0 and xlsx.stat().st_size > 0
+
+
+def test_staff_download_from_the_directory(app, login, people):
+    staff = login(app.test_client(), people["staff"])
+    page = staff.get("/directory").get_data(as_text=True)
+    assert "/admin/exports/download?kind=organizations" in page
+    resp = staff.get("/admin/exports/download?kind=organizations&format=csv")
+    assert resp.status_code == 200 and "attachment" in resp.headers["Content-Disposition"]
+    resp.close()
+    company = login(app.test_client(), people["company"])
+    assert "/admin/exports/download" not in company.get("/directory").get_data(as_text=True)
+    assert company.get("/admin/exports/download?kind=organizations&format=csv").status_code == 403
