@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload, undefer
 
 from ..extensions import db
-from ..matching import Analysis, Engine, rank_candidates
+from ..matching import Analysis, Engine, query_keys
 from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
 from . import announce, audit, rights
 from .errors import Invalid, NotFound
@@ -43,7 +43,8 @@ def _side(record: Demand | Capability) -> str:
 
 def _write_keys(engine: Engine, side: str, record_id: int, a: Analysis | None) -> None:
     db.session.execute(
-        sa.delete(MatchKey).where(MatchKey.side == side, MatchKey.record_id == record_id)
+        sa.delete(MatchKey).where(MatchKey.side == side, MatchKey.record_id == record_id),
+        execution_options={"synchronize_session": False},
     )
     if a is not None:
         rows = [
@@ -65,15 +66,26 @@ def reindex(engine: Engine, record: Demand | Capability) -> Analysis:
 
 
 def candidates(engine: Engine, side: str, a: Analysis, limit: int) -> list[int]:
-    keys = engine.keys(a)
-    if not keys:
+    """The records on ``side`` sharing the most weight with ``a`` through keys that can make
+    a match (specific concepts, terms of art), summed in the database: broad keys, which
+    nearly every record shares, neither generate candidates nor cost a row each."""
+    keys, generating = query_keys(a, engine.lexicon, engine.weights)
+    if side == "d":  # a capability looking for demands: what it offers
+        keys = engine.keys(a)
+        generating = {k for k in generating if k in keys}
+    weights = {k: keys[k] for k in generating}
+    if not weights:
         return []
+    qweight = sa.case(weights, value=MatchKey.key, else_=0.0)
+    shared = sa.func.sum(sa.case((MatchKey.weight < qweight, MatchKey.weight), else_=qweight))
     rows = db.session.execute(
-        sa.select(MatchKey.record_id, MatchKey.key, MatchKey.weight).where(
-            MatchKey.side == side, MatchKey.key.in_(list(keys))
-        )
+        sa.select(MatchKey.record_id, shared.label("shared"))
+        .where(MatchKey.side == side, MatchKey.key.in_(list(weights)))
+        .group_by(MatchKey.record_id)
+        .order_by(shared.desc(), MatchKey.record_id)
+        .limit(limit)
     )
-    return rank_candidates(keys, rows, limit)
+    return [rid for rid, _ in rows]
 
 
 # -- writing matches -----------------------------------------------------------------
@@ -143,7 +155,6 @@ def refresh_capability(
     top_k, threshold = settings()
     a = reindex(engine, cap)
     ids = candidates(engine, "d", a, max(500, engine.candidate_limit(top_k)))
-    demands = {d.id: d for d in _load(Demand, ids) if d.status in ACTIVE_DEMAND}
     existing = {
         m.demand_id: m
         for m in db.session.scalars(
@@ -152,24 +163,28 @@ def refresh_capability(
             .where(Match.capability_id == cap.id, Demand.status.in_(ACTIVE_DEMAND))
         )
     }
+    wanted = [i for i in ids if i not in skip_demands]
+    wanted += sorted(set(existing) - set(wanted) - set(skip_demands))
+    demands = {d.id: d for d in _load(Demand, wanted) if d.status in ACTIVE_DEMAND}
+    # the words only this capability's keywords could share, counted once for every pair
+    stats = engine.demand_stats(a)
     now = utcnow()
     crowded: set[int] = set()  # demands that may now hold more than K suggestions
     refill: set[int] = set()  # demands that lost this capability and may take another
-    for demand_id in sorted(set(demands) | set(existing)):
-        if demand_id in skip_demands:
-            continue
+    new_rows: list[dict] = []  # inserted with one statement
+    for demand_id in sorted(demands):
         m = existing.get(demand_id)
-        d = demands.get(demand_id) or db.session.get(Demand, demand_id)
-        d_an = analysis_of(engine, d)
-        s = engine.score(d_an, a, explain=False)
+        d_an = analysis_of(engine, demands[demand_id])
+        s = engine.score(d_an, a, explain=False, stats=stats)
         if m is not None or (s.score > 0 and s.score >= threshold):
-            s = engine.score(d_an, a)  # with reasons, only for what gets written
+            s = engine.score(d_an, a, stats=stats)  # with reasons, only for what gets written
         if m is not None and m.status in REVIEWED:
             m.score, m.reasons, m.computed_at = s.score, s.reasons, now
         elif s.score > 0 and s.score >= threshold:
             if m is None:
-                db.session.add(Match(demand_id=demand_id, capability_id=cap.id, score=s.score,
-                                     reasons=s.reasons, computed_at=now))
+                new_rows.append({"demand_id": demand_id, "capability_id": cap.id,
+                                 "score": s.score, "reasons": s.reasons, "computed_at": now,
+                                 "status": MatchStatus.SUGGESTED})
                 crowded.add(demand_id)
             else:
                 if s.score < m.score:
@@ -179,22 +194,31 @@ def refresh_capability(
             db.session.delete(m)
             refill.add(demand_id)
     db.session.flush()
-    for demand_id in sorted(crowded - refill):
-        _trim(demand_id, top_k)
+    if new_rows:
+        db.session.execute(sa.insert(Match.__table__), new_rows)
+    _trim(sorted(crowded - refill), top_k)
     # A demand that lost this capability (or saw it drop) is ranked again in full.
     for d in _load(Demand, sorted(refill)):
         refresh_demand(d, engine)
     db.session.flush()
 
 
-def _trim(demand_id: int, top_k: int) -> None:
-    suggested = db.session.scalars(
-        sa.select(Match)
-        .where(Match.demand_id == demand_id, Match.status == MatchStatus.SUGGESTED)
-        .order_by(Match.score.desc(), Match.capability_id)
-    ).all()
-    for m in suggested[top_k:]:
-        db.session.delete(m)
+def _trim(demand_ids: list[int], top_k: int) -> None:
+    """Keep each demand's best ``top_k`` suggestions (one query for all of them)."""
+    if not demand_ids:
+        return
+    kept: dict[int, int] = {}
+    for part in range(0, len(demand_ids), 500):
+        rows = db.session.scalars(
+            sa.select(Match)
+            .where(Match.demand_id.in_(demand_ids[part : part + 500]),
+                   Match.status == MatchStatus.SUGGESTED)
+            .order_by(Match.demand_id, Match.score.desc(), Match.capability_id)
+        )
+        for m in rows:
+            kept[m.demand_id] = kept.get(m.demand_id, 0) + 1
+            if kept[m.demand_id] > top_k:
+                db.session.delete(m)
 
 
 def forget_capability(cap: Capability) -> list[int]:
@@ -243,48 +267,141 @@ def stale() -> bool:
     return False
 
 
-def rematch_all(progress: Callable[[Iterable], Iterable] | None = None) -> dict:
+def _key_rows(engine: Engine, side: str, record_id: int, a: Analysis) -> Iterable[dict]:
+    return (
+        {"side": side, "record_id": record_id, "key": k, "weight": v}
+        for k, v in engine.keys(a).items()
+    )
+
+
+class _Batch:
+    """Rows written with one statement per few thousand (executemany), not one per row."""
+
+    def __init__(self, statement, size: int = 5000):
+        self.statement, self.size, self.rows = statement, size, []
+
+    def add(self, rows) -> None:
+        self.rows.extend(rows)
+        if len(self.rows) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            db.session.execute(self.statement, self.rows)
+            self.rows = []
+
+
+def reindex_many(engine: Engine, records: list[Demand | Capability]) -> None:
+    """``reindex`` for many records: their index keys replaced with a few statements."""
+    for side, model in (("d", Demand), ("c", Capability)):
+        ids = [r.id for r in records if isinstance(r, model)]
+        for i in range(0, len(ids), 500):
+            db.session.execute(
+                sa.delete(MatchKey).where(MatchKey.side == side,
+                                          MatchKey.record_id.in_(ids[i : i + 500])),
+                execution_options={"synchronize_session": False},
+            )
+    keys = _Batch(sa.insert(MatchKey.__table__))
+    for record in records:
+        a = engine.analyze(to_doc(record))
+        record.analysis = a.to_json()
+        record.analysis_version = engine.version
+        if not (isinstance(record, Demand) and record.status not in ACTIVE_DEMAND):
+            keys.add(_key_rows(engine, _side(record), record.id, a))
+    keys.flush()
+
+
+def _stored_analyses(engine: Engine, model, where=None) -> Iterable[tuple[int, Analysis]]:
+    """(id, analysis) of every record of a kind, read as plain rows; the records whose stored
+    analysis another lexicon or engine made are analysed again (and saved)."""
+    q = sa.select(model.id, model.analysis).order_by(model.id)
+    if where is not None:
+        q = q.where(where)
+    stale_ids: list[int] = []
+    for rid, data in db.session.execute(q).all():
+        a = engine.load(data)
+        if a is None:
+            stale_ids.append(rid)
+        else:
+            yield rid, a
+    for i in range(0, len(stale_ids), 500):
+        for record in _load(model, stale_ids[i : i + 500]):
+            yield record.id, analysis_of(engine, record)
+
+
+def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
+                rebuild_keys: bool = True) -> dict:
     """Rebuild the index and every active demand's matches. Analyses are recomputed when
-    they were made with another lexicon or engine version, reused otherwise."""
+    they were made with another lexicon or engine version, reused otherwise.
+
+    The capabilities go into an in-memory index once; each demand is ranked from it by the
+    max-score search; the matches are written with a few batched statements (a pair that
+    stays keeps its row, so links to it hold)."""
     progress = progress or (lambda it: it)
     engine = get_engine()
-    top_k, _ = settings()
-    db.session.execute(sa.delete(MatchKey))
+    top_k, threshold = settings()
+    db.session.flush()  # the statements below bypass the unit of work
+    if rebuild_keys:
+        db.session.execute(sa.delete(MatchKey), execution_options={"synchronize_session": False})
+    keys = _Batch(sa.insert(MatchKey.__table__))
     index = engine.new_index()
-    caps = db.session.scalars(
-        sa.select(Capability).options(undefer(Capability.analysis), selectinload(Capability.themes))
-    ).all()
-    demands = db.session.scalars(
-        sa.select(Demand)
-        .where(Demand.status.in_(ACTIVE_DEMAND))
-        .options(undefer(Demand.analysis), selectinload(Demand.themes))
-    ).all()
-    key_rows: list[dict] = []
-
-    def flush_keys() -> None:
-        if key_rows:
-            db.session.execute(sa.insert(MatchKey), key_rows)
-            key_rows.clear()
-
-    work = [("c", c) for c in caps] + [("d", d) for d in demands]
-    for side, record in progress(work):
-        a = analysis_of(engine, record)
-        if side == "d" and key_rows and key_rows[-1]["side"] == "c":
-            flush_keys()  # every capability's keys first: the engine reads word frequencies there
-        key_rows.extend(
-            {"side": side, "record_id": record.id, "key": k, "weight": v}
-            for k, v in engine.keys(a).items()
-        )
-        if len(key_rows) >= 5000:
-            flush_keys()
-        if side == "c":
-            index.add(record.id, a)
-        else:
-            pool = [(i, index.records[i]) for i in index.candidates(a, engine.candidate_limit(top_k))]
-            _rank_demand(engine, record.id, a, pool, index.records.get)
-    flush_keys()
+    caps = 0
+    for cid, a in _stored_analyses(engine, Capability):
+        index.add(cid, a)
+        caps += 1
+        if rebuild_keys:
+            keys.add(_key_rows(engine, "c", cid, a))
+    demands = list(_stored_analyses(engine, Demand, Demand.status.in_(ACTIVE_DEMAND)))
+    existing: dict[int, dict[int, tuple[int, MatchStatus]]] = {}
+    for mid, did, cid, status in db.session.execute(
+        sa.select(Match.id, Match.demand_id, Match.capability_id, Match.status)
+        .join(Match.demand).where(Demand.status.in_(ACTIVE_DEMAND))
+    ):
+        existing.setdefault(did, {})[cid] = (mid, status)
+    table = Match.__table__
+    inserts = _Batch(sa.insert(table))
+    updates = _Batch(
+        sa.update(table).where(table.c.id == sa.bindparam("mid")).values(
+            score=sa.bindparam("score"), reasons=sa.bindparam("reasons"),
+            computed_at=sa.bindparam("computed_at"))
+    )
+    deletes: list[int] = []
+    now = utcnow()
+    for did, a in progress(demands):
+        if rebuild_keys:
+            keys.add(_key_rows(engine, "d", did, a))
+        mine = existing.get(did, {})
+        reviewed = {cid for cid, (_, st) in mine.items() if st in REVIEWED}
+        ranked = engine.search(a, index, top_k, threshold, exclude=reviewed)
+        got = {r.id for r in ranked}
+        for r in ranked:
+            row = mine.get(r.id)
+            if row is None:
+                inserts.add([{"demand_id": did, "capability_id": r.id, "score": r.score,
+                              "reasons": r.reasons, "computed_at": now,
+                              "status": MatchStatus.SUGGESTED}])
+            else:
+                updates.add([{"mid": row[0], "score": r.score, "reasons": r.reasons,
+                              "computed_at": now}])
+        for cid, (mid, st) in mine.items():
+            if st in REVIEWED:
+                cap = index.records.get(cid)
+                s = engine.score(a, cap, stats=index) if cap is not None else None
+                updates.add([{"mid": mid, "score": s.score if s else 0.0,
+                              "reasons": s.reasons if s else {}, "computed_at": now}])
+            elif cid not in got:
+                deletes.append(mid)
+    for i in range(0, len(deletes), 500):
+        db.session.execute(sa.delete(Match).where(Match.id.in_(deletes[i : i + 500])),
+                           execution_options={"synchronize_session": False})
+    updates.flush()
+    inserts.flush()
+    keys.flush()
     db.session.flush()
-    return {"capabilities": len(caps), "demands": len(demands)}
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Match):
+            db.session.expire(obj)  # rewritten above
+    return {"capabilities": caps, "demands": len(demands)}
 
 
 def refresh_many(demands: list[Demand], capabilities: list[Capability]) -> None:
@@ -294,8 +411,7 @@ def refresh_many(demands: list[Demand], capabilities: list[Capability]) -> None:
     demand from an in-memory index costs about active demands x the candidate limit."""
     engine = get_engine()
     top_k, _ = settings()
-    for record in [*capabilities, *demands]:
-        reindex(engine, record)
+    reindex_many(engine, [*capabilities, *demands])
     db.session.flush()
     active = db.session.scalar(
         sa.select(sa.func.count(Demand.id)).where(Demand.status.in_(ACTIVE_DEMAND))
@@ -303,7 +419,7 @@ def refresh_many(demands: list[Demand], capabilities: list[Capability]) -> None:
     per_record = len(capabilities) * min(active, 500)
     per_demand = active * engine.candidate_limit(top_k)
     if capabilities and per_record > per_demand:
-        rematch_all()
+        rematch_all(rebuild_keys=False)  # the keys were just written
         return
     for d in demands:
         refresh_demand(d, engine)
