@@ -455,7 +455,7 @@ class Demand(MatchableMixin, db.Model):
         _enum(DemandStatus), default=DemandStatus.DRAFT, index=True
     )
     visibility: Mapped[Visibility] = mapped_column(_enum(Visibility), default=Visibility.PUBLIC)
-    deadline: Mapped[dt.date | None] = mapped_column(sa.Date)
+    deadline: Mapped[dt.date | None] = mapped_column(sa.Date, index=True)
     return_reason: Mapped[str | None] = mapped_column(sa.Text)
     close_reason: Mapped[str | None] = mapped_column(sa.Text)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -564,7 +564,9 @@ class Reply(db.Model):
     contact_name: Mapped[str] = mapped_column(sa.String(100))
     contact_email: Mapped[str] = mapped_column(sa.String(254))
     contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
-    status: Mapped[ReplyStatus] = mapped_column(_enum(ReplyStatus), default=ReplyStatus.SENT)
+    status: Mapped[ReplyStatus] = mapped_column(
+        _enum(ReplyStatus), default=ReplyStatus.SENT, index=True
+    )
     decline_reason: Mapped[DeclineReason | None] = mapped_column(_enum(DeclineReason))
     status_reason: Mapped[str | None] = mapped_column(sa.Text)
     #: A PDF the supplier attached: the name it had, and the generated name it is stored under.
@@ -759,7 +761,12 @@ class Match(db.Model):
     capability: Mapped[Capability] = relationship()
     reviewed_by: Mapped[User | None] = relationship()
 
-    __table_args__ = (sa.UniqueConstraint("demand_id", "capability_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("demand_id", "capability_id"),
+        # a demand's matches best first; the review queue's matches by status, best first
+        sa.Index("ix_match_demand_score", "demand_id", "score"),
+        sa.Index("ix_match_status_score", "status", "score"),
+    )
 
 
 class MatchKey(db.Model):
@@ -1026,3 +1033,45 @@ class ThrottleCounter(db.Model):
     key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(db.Model):
+    """Long work run outside the web request (board/services/jobs.py): a rematch, an import,
+    sending mail. Staff see its state, progress and failure."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED, index=True)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class JobLock(db.Model):
+    """One job of a kind at a time across every worker and server (the database lock; Redis
+    holds it instead when REDIS_URL is set). A lock past ``expires_at`` was left by a worker
+    that died and may be taken over."""
+
+    __tablename__ = "job_lock"
+
+    kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(sa.Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
