@@ -75,6 +75,14 @@ def sign_up(world, role: str, tag: str, p: Payloads) -> Client:
     return c
 
 
+def db_org(world, email: str) -> int:
+    from board.extensions import db
+    from board.models import User
+
+    with world.app.app_context():
+        return db.session.query(User).filter_by(email=email).one().organization_id
+
+
 def _id(location: str) -> int:
     return int(re.findall(r"/(\d+)", location)[-1])
 
@@ -123,8 +131,16 @@ def stored(world):
            "outcome", "note", occurred_on=dt.date.today().isoformat())
     anon = world.client()
     p.fill(anon, "/contact", "/contact", "contact", "message", email="visitor@example.com")
+    # The directory: the supplier's profile, a credential and a reference; a company's note.
+    org = db_org(world, "sup@example.com")
+    p.fill(sup, f"/orgs/{org}/edit", f"/orgs/{org}/edit", "org", "")
+    p.fields.remove("profile_description")  # the same description, written again just now
+    p.fill(sup, f"/orgs/{org}", f"/orgs/{org}/credentials", "credential", "",
+           valid_until=(dt.date.today() + dt.timedelta(days=400)).isoformat())
+    p.fill(sup, f"/orgs/{org}", f"/orgs/{org}/references", "reference", "", client_unnamed=None)
+    p.fill(co, f"/orgs/{org}", f"/orgs/{org}/notes", "note", "")
     clients = {"anonymous": world.client(), "company": co, "supplier": sup, "staff": staff}
-    return p.fields, clients, {"demand": demand, "reply": reply, "returned": returned}
+    return p.fields, clients, {"demand": demand, "reply": reply, "returned": returned, "org": org}
 
 
 SKIP_LINK = re.compile(r"/static/|\.ics$|/export|/attachment|/logout|/lang$|xlsx|csv|download")
@@ -151,14 +167,15 @@ def crawl(client: Client, starts: list[str], limit: int = 60) -> dict[str, str]:
 
 
 START = {
-    "anonymous": ["/", "/event", "/demands/{demand}"],
-    "company": ["/company/", "/company/demands/{demand}", "/company/demands/{returned}",
+    "anonymous": ["/", "/event", "/demands/{demand}", "/orgs/{org}", "/directory"],
+    "company": ["/company/", "/orgs/{org}", "/directory", "/company/demands/{demand}", "/company/demands/{returned}",
                 "/company/demands/{returned}/edit", "/replies/{reply}", "/account/notices"],
     "supplier": ["/supplier/", "/supplier/replies", "/supplier/capabilities", "/supplier/profile",
-                 "/replies/{reply}", "/demands/{demand}"],
+                 "/replies/{reply}", "/demands/{demand}", "/orgs/{org}", "/directory"],
     "staff": ["/admin/", "/admin/demands/{demand}", "/admin/mail?status=all", "/admin/rounds",
               "/admin/outcomes", "/admin/accounts", "/admin/organizations", "/admin/audit",
-              "/admin/matches?status=all", "/admin/capabilities", "/replies/{reply}", "/admin/calendar"],
+              "/admin/matches?status=all", "/admin/capabilities", "/replies/{reply}", "/admin/calendar",
+              "/orgs/{org}", "/directory"],
 }
 
 
