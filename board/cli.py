@@ -53,6 +53,8 @@ def init_db(seed: bool) -> None:
     loaded = None
     if seed and not seeding.has_event_data():
         loaded = seeding.load_event()
+    elif seed:
+        seeding.load_profiles()  # directory profiles a database made before them lacks
     demo = seeding.load_demo_accounts() if current_app.config["BOARD_DEMO"] else []
     removed = 0 if demo else seeding.remove_demo_accounts()
     if loaded or added or matches.stale():  # new data, or a lexicon changed since

@@ -550,3 +550,49 @@ def test_staff_download_from_the_directory(app, login, people):
     company = login(app.test_client(), people["company"])
     assert "/admin/exports/download" not in company.get("/directory").get_data(as_text=True)
     assert company.get("/admin/exports/download?kind=organizations&format=csv").status_code == 403
+
+
+# -- 8. the seed ------------------------------------------------------------------------------------
+def test_seeded_profiles_say_where_each_fact_comes_from(app):
+    from board.models import Reference
+    from board.services import matches, seeding
+
+    with app.app_context():
+        seeding.load_event()
+        matches.rematch_all()
+        db.session.commit()
+        assert seeding.load_profiles() == 0  # loading again adds nothing
+        real = db.session.scalar(sa.select(Organization).where(Organization.name == "交控科技"))
+        example = db.session.scalar(sa.select(Organization).where(Organization.name == "示例供给方戊"))
+        # Real firms: only what the report states; no credential or reference made up for them.
+        assert set(real.fact_sources.values()) == {"article"}
+        for org in db.session.scalars(sa.select(Organization).where(Organization.is_illustrative.is_(False))):
+            assert not directory.credentials_of([org.id])[org.id], org.name
+            assert not db.session.scalar(sa.select(sa.func.count()).select_from(Reference)
+                                         .where(Reference.organization_id == org.id))
+        creds = directory.credentials_of([example.id])[example.id]
+        assert creds and all(c.is_illustrative and c.checked_at is None for c in creds)
+        real_id, example_id = real.id, example.id
+    page = app.test_client().get(f"/orgs/{real_id}").get_data(as_text=True)
+    assert "来自活动报道" in page and "交控科技" in page
+    page = app.test_client().get(f"/orgs/{example_id}").get_data(as_text=True)
+    assert "示例" in page and "SIL 4" in page and "已过期" in page  # its CRCC has expired
+    # The founders of the alliance are marked members, as the report says.
+    with app.test_request_context():
+        names = {o.name for o in directory.find(None, directory.Filters(alliance=True)).page.items}
+    assert names == {"北京中关村轨道交通产业发展有限公司", "北京市基础设施投资有限公司", "中关村发展集团"}
+
+
+def test_seeded_directory_found_in_english(app):
+    from board.services import matches, seeding
+
+    with app.app_context():
+        seeding.load_event()
+        matches.rematch_all()
+        db.session.commit()
+    with app.test_request_context():
+        found = [o.name for o in directory.find(None, directory.Filters(q="shield tunnelling")).page.items]
+        assert "示例供给方丙" in found
+        held = [o.name for o in directory.find(None, directory.Filters(credential="en5012x")).page.items]
+        assert held == ["示例供给方戊"]
+        assert directory.find(None, directory.Filters(credential="crcc")).page.total == 1  # 丁; 戊's expired

@@ -159,7 +159,52 @@ def load_event() -> dict:
         )
         counts["outcomes"] += 1
     db.session.flush()
+    counts["profiles"] = load_profiles()
     return counts
+
+
+def load_profiles() -> int:
+    """Directory profiles of the seeded organisations (seed/directory.json), with the source
+    of each fact. A profile its members or staff have already changed is left alone."""
+    from ..models import Credential, CredentialType, OrgTag, Reference, SizeBand
+    from . import directory
+
+    data = _read("directory.json")
+    done = 0
+    for p in data["profiles"]:
+        org = accounts.find_organization(p["organization"])
+        if org is None or org.fact_sources is not None or org.profile_updated_at is not None:
+            continue
+        org.profile_visibility = p.get("visibility", "public")
+        org.district = p.get("district")
+        org.size_band = SizeBand(p["size"]).value if p.get("size") else None
+        if p.get("description") and not org.description:
+            org.description = p["description"]
+        org.fact_sources = p.get("sources") or {}
+        directory.set_codes(org, p.get("segments", []), p.get("themes", []))
+        illustrative = org.is_illustrative
+        for c in p.get("credentials", []):
+            db.session.add(Credential(
+                organization_id=org.id, type=CredentialType(c["type"]), sil_level=c.get("sil"),
+                number=c.get("number"), issuer=c.get("issuer"),
+                valid_until=dt.date.fromisoformat(c["valid_until"]), is_illustrative=illustrative))
+        for r in p.get("references", []):
+            db.session.add(Reference(
+                organization_id=org.id, project=r["project"], client=r.get("client"),
+                year=r.get("year"), delivered=r.get("delivered", ""), is_illustrative=illustrative))
+        if p.get("alliance"):
+            from ..models import organization_tag
+
+            exists = db.session.scalar(sa.select(sa.func.count()).select_from(organization_tag).where(
+                organization_tag.c.organization_id == org.id,
+                organization_tag.c.tag == OrgTag.ALLIANCE_MEMBER.value))
+            if not exists:
+                db.session.execute(organization_tag.insert().values(
+                    organization_id=org.id, tag=OrgTag.ALLIANCE_MEMBER.value))
+        directory.reindex(org)
+        done += 1
+    db.session.flush()
+    return done
 
 
 def _fill(record, item: dict) -> None:
