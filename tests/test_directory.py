@@ -596,3 +596,18 @@ def test_seeded_directory_found_in_english(app):
         held = [o.name for o in directory.find(None, directory.Filters(credential="en5012x")).page.items]
         assert held == ["示例供给方戊"]
         assert directory.find(None, directory.Filters(credential="crcc")).page.total == 1  # 丁; 戊's expired
+
+
+def test_demand_page_links_to_its_posters_profile_unless_anonymous(app, make, login, people):
+    company = people["company"]
+    set_profile(app, company.organization_id, profile_visibility="public")
+    public = make.demand(company)
+    anonymous = make.demand(company, visibility="anonymous")
+    link = f'href="/orgs/{company.organization_id}"'
+    for client in (app.test_client(), login(app.test_client(), people["supplier"]),
+                   login(app.test_client(), people["staff"]), login(app.test_client(), company)):
+        assert link in client.get(f"/demands/{public.id}").get_data(as_text=True)
+        assert link not in client.get(f"/demands/{anonymous.id}").get_data(as_text=True)
+    # A profile visitors may not open is not linked either.
+    set_profile(app, company.organization_id, profile_visibility="staff")
+    assert link not in app.test_client().get(f"/demands/{public.id}").get_data(as_text=True)

@@ -76,6 +76,8 @@ def demand(demand_id: int):
         d=d,
         can=rights.demand(current_user, d),
         poster=rights.poster_label(current_user, d),
+        # Never for an anonymous demand: a profile link would name its poster.
+        poster_profile=rights.poster_profile(current_user, d),
         my_reply=my_reply,
         is_supplier=rights.is_supplier(current_user),
         is_staff=rights.is_staff(current_user),
