@@ -706,35 +706,53 @@ def _scored(query: search.Query, text: str):
 
 def find(user, f: Filters, page: int = 1, per_page: int = PER_PAGE) -> Result:
     """The directory: organisations this user may see, searched, filtered and sorted, one
-    page, with counts per filter value and each row's facts loaded in batches."""
+    page, with counts per filter value and each row's facts loaded in batches.
+
+    With a query, the organisations the engine finds are scored once (one grouped query over
+    the index) and everything else works on their ids; without one, the filters are SQL
+    conditions and the page is read in the order of the last update (indexed)."""
     day = today()
     conds = _conditions(user, f, day)
     query = search.parse(f.q) if f.q else None
-    select = sa.select(Organization).where(*conds)
-    ids = sa.select(Organization.id).where(*conds)
-    scored = None
     if f.q:
         scored = _scored(query, f.q)
-        select = select.join(scored, scored.c.org == Organization.id)
-        ids = ids.join(scored, scored.c.org == Organization.id)
-    if scored is not None and f.sort != "updated":
-        select = select.order_by(scored.c.relevance.desc(), Organization.id.desc())
+        rel = dict(db.session.execute(sa.select(scored.c.org, scored.c.relevance)).all())
+        ids = list(db.session.scalars(sa.select(Organization.id).where(
+            *conds, Organization.id.in_(list(rel))))) if rel else []
+        if f.sort == "updated":
+            order = dict(db.session.execute(
+                sa.select(Organization.id, Organization.profile_updated_at)
+                .where(Organization.id.in_(ids))).all()) if ids else {}
+            floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+            ids.sort(key=lambda i: (order.get(i) or floor, i), reverse=True)
+        else:
+            ids.sort(key=lambda i: (-(rel[i] or 0), -i))
+        total = len(ids)
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        shown = ids[(page - 1) * per_page: page * per_page]
+        by_id = {o.id: o for o in db.session.scalars(
+            sa.select(Organization).where(Organization.id.in_(shown)))} if shown else {}
+        items = [by_id[i] for i in shown]
+        source = ids
     else:
-        select = select.order_by(Organization.profile_updated_at.desc().nulls_last(),
-                                 Organization.id.desc())
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = list(db.session.scalars(select.limit(per_page).offset((page - 1) * per_page)))
+        select = (sa.select(Organization).where(*conds)
+                  .order_by(Organization.profile_updated_at.desc().nulls_last(), Organization.id.desc()))
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(Organization).where(*conds)) or 0
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        items = list(db.session.scalars(select.limit(per_page).offset((page - 1) * per_page)))
+        source = sa.select(Organization.id).where(*conds)
     result = Result(Page(items, page, per_page, total), query=query)
-    result.facets = _facets(ids.subquery(), day)
+    result.facets = _facets(source, day)
     result.rows = _rows(user, items, query, day)
     return result
 
 
-def _facets(ids, day: dt.date) -> dict[str, list[tuple[str, int]]]:
-    """How many of the organisations listed have each filter value."""
-    in_ids = sa.select(ids.c.id)
+def _facets(in_ids, day: dt.date) -> dict[str, list[tuple[str, int]]]:
+    """How many of the organisations listed (ids, or a select of them) have each filter value."""
+    if isinstance(in_ids, list) and not in_ids:
+        in_ids = [-1]
 
     def grouped(column, org_column, *where):
         return [(v, n) for v, n in db.session.execute(
