@@ -611,3 +611,27 @@ def test_demand_page_links_to_its_posters_profile_unless_anonymous(app, make, lo
     # A profile visitors may not open is not linked either.
     set_profile(app, company.organization_id, profile_visibility="staff")
     assert link not in app.test_client().get(f"/demands/{public.id}").get_data(as_text=True)
+
+
+def test_merging_a_duplicate_moves_its_directory_facts(app, make, people):
+    from board.models import Bookmark, Reference, User
+    from board.services import organizations
+
+    keep = people["supplier"].organization_id
+    dup = make.user(Role.SUPPLIER).organization_id
+    add_credential(app, dup, CredentialType.IRIS)
+    set_profile(app, dup, segments=["control", "design"])
+    with app.app_context():
+        db.session.add_all([Reference(organization_id=dup, project="重复机构的业绩"),
+                            Bookmark(organization_id=people["company"].organization_id, target_id=dup),
+                            Bookmark(organization_id=people["company"].organization_id, target_id=keep),
+                            OrgNote(target_id=dup, organization_id=people["company"].organization_id, body="记一笔")])
+        db.session.commit()
+        staff = db.session.get(User, people["staff"].id)
+        organizations.merge(staff, db.session.get(Organization, dup), db.session.get(Organization, keep))
+        db.session.commit()
+        assert [c.type for c in directory.credentials_of([keep])[keep]] == [CredentialType.IRIS]
+        assert [r.project for r in directory.references_of([keep])[keep]] == ["重复机构的业绩"]
+        assert {s.code for s in directory.segments_of([keep])[keep]} == {"control", "design"}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Bookmark)) == 1
+        assert db.session.scalar(sa.select(OrgNote.target_id)) == keep

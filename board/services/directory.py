@@ -425,6 +425,32 @@ def set_alliance(user, org: Organization, member: bool) -> bool:
     return organizations.set_tag(user, org, OrgTag.ALLIANCE_MEMBER, member)
 
 
+def merge_profiles(dup_id: int, keep_id: int) -> None:
+    """When staff merge a duplicate organisation: its credentials, references, notes (its own
+    and those about it), bookmarks, segments and themes move to the one kept; what the kept
+    one already has stays once. Part of the merge's transaction."""
+    for model in (Credential, Reference):
+        db.session.execute(sa.update(model).where(model.organization_id == dup_id)
+                           .values(organization_id=keep_id).execution_options(synchronize_session=False))
+    for column in (OrgNote.organization_id, OrgNote.target_id):
+        db.session.execute(sa.update(OrgNote).where(column == dup_id)
+                           .values({column.key: keep_id}).execution_options(synchronize_session=False))
+    for column, other in ((Bookmark.organization_id, Bookmark.target_id),
+                          (Bookmark.target_id, Bookmark.organization_id)):
+        kept = sa.select(other).where(column == keep_id).scalar_subquery()
+        db.session.execute(sa.delete(Bookmark).where(column == dup_id, other.in_(kept)))
+        db.session.execute(sa.update(Bookmark).where(column == dup_id)
+                           .values({column.key: keep_id}).execution_options(synchronize_session=False))
+    db.session.execute(sa.delete(Bookmark).where(Bookmark.organization_id == Bookmark.target_id))
+    for table, code in ((organization_segment, "segment_code"), (organization_theme, "theme_code")):
+        have = sa.select(table.c[code]).where(table.c.organization_id == keep_id)
+        db.session.execute(table.insert().from_select(
+            ["organization_id", code],
+            sa.select(sa.literal(keep_id), table.c[code])
+            .where(table.c.organization_id == dup_id, table.c[code].not_in(have))))
+        db.session.execute(sa.delete(table).where(table.c.organization_id == dup_id))
+
+
 # -- bookmarks and notes ---------------------------------------------------------------------
 def _bookmarked(user, org_ids: list[int]) -> set[int]:
     if not rights.signed_in(user) or user.organization_id is None or not org_ids:

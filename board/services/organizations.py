@@ -405,6 +405,9 @@ def merge(actor: User, duplicate: Organization, keep: Organization | None) -> di
         sa.select(sa.literal(keep_id), organization_tag.c.tag)
         .where(organization_tag.c.organization_id == dup_id, organization_tag.c.tag.not_in(kept_tags))))
     db.session.execute(sa.delete(organization_tag).where(organization_tag.c.organization_id == dup_id))
+    from .directory import merge_profiles
+
+    merge_profiles(dup_id, keep_id)
     # Organisations merged into the duplicate earlier now point at the one kept.
     db.session.execute(sa.update(Organization).where(Organization.merged_into_id == dup_id,
                                                      Organization.id != dup_id)
