@@ -20,9 +20,21 @@ HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options
            "referrer-policy")
 
 
+#: Where the board behind gunicorn answers otherwise than the in-process one, and why.
+OVER_HTTP = {
+    # The matrix's board is made with create_all, so it is not at the latest migration and not
+    # ready; this one is built with the migrations, as production is.
+    ("ops.readyz", "GET"): "200",
+}
+
+
 def expected(key: tuple[str, str], role: str) -> str:
     """The table's cell for a role; the second company and supplier answer as the member on
-    both sides does to what is not its own, except on the side they are not on."""
+    both sides does to what is not its own, except on the side they are not on (and in the
+    directory, where the second supplier is a supplier like the first: the profile seen is
+    the company's)."""
+    if key in OVER_HTTP:
+        return OVER_HTTP[key]
     cells = dict(zip(ROLES, (c.strip() for c in EXPECTED[key].split("|")), strict=True))
     if role in cells:
         return cells[role]
@@ -31,7 +43,7 @@ def expected(key: tuple[str, str], role: str) -> str:
         return "403" if blueprint == "supplier" else cells["both"]
     if blueprint == "company":
         return "403"
-    return cells["supplier"] if blueprint == "auth" else cells["both"]
+    return cells["supplier"] if blueprint in ("auth", "directory") else cells["both"]
 
 
 def table_routes(world):
@@ -144,8 +156,11 @@ def test_access_matrix_over_http(world):
             missing = [h for h in HEADERS if h not in resp.headers]
             if missing:
                 problems.append(f"{method} {url} as {role}: no {missing}")
-            if role != "anonymous" and resp.headers.get("cache-control") != "private, no-store" \
-                    and rule.endpoint != "auth.logout" and not rule.endpoint.startswith("static"):
+            # Pages for a signed-in visitor are never stored by a browser or proxy (the probes
+            # and metrics of ops hold nothing of the visitor's).
+            if role != "anonymous" and "no-store" not in resp.headers.get("cache-control", "") \
+                    and rule.endpoint != "auth.logout" and rule.endpoint.split(".")[0] not in (
+                        "static", "ops"):
                 problems.append(f"{method} {url} as {role}: cacheable ({resp.headers.get('cache-control')})")
             checked += 1
     assert not problems, "\n".join(problems)
