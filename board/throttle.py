@@ -179,15 +179,23 @@ def store():
     return found
 
 
+#: After Redis fails, the database stands in for this many seconds before Redis is tried
+#: again (so that sign-ins do not each wait for a connection timeout).
+RETRY_REDIS_AFTER = 30
+
+
 def _run(method: str, window: Window):
     primary = store()
+    if isinstance(primary, DatabaseStore):
+        return getattr(primary, method)(window)
+    if time.monotonic() < getattr(primary, "down_until", 0):
+        return getattr(DatabaseStore(), method)(window)
     try:
         return getattr(primary, method)(window)
     except Exception as exc:  # Redis unreachable: the database keeps the limits
-        if isinstance(primary, DatabaseStore):
-            raise
-        current_app.logger.warning("Throttle store %s failed (%s); using the database",
-                                   primary.name, exc)
+        primary.down_until = time.monotonic() + RETRY_REDIS_AFTER
+        current_app.logger.warning("Throttle store %s failed (%s); using the database for %ds",
+                                   primary.name, exc, RETRY_REDIS_AFTER)
         return getattr(DatabaseStore(), method)(window)
 
 
