@@ -108,3 +108,24 @@ def test_search_filter_compare_and_invite(live, browser, lang, tmp_path):
         invited = db.session.scalars(sa.select(Invitation.organization_id)).all()
     assert invited == [orgs["a"]]
     context.close()
+
+
+def test_directory_and_profile_fit_a_phone(live, browser):
+    from board.services import matches, seeding
+
+    app, base = live
+    with app.app_context():
+        seeding.load_event()
+        matches.rematch_all()
+        db.session.commit()
+        org_id = db.session.scalar(sa.select(Organization.id).where(Organization.name == "示例供给方戊"))
+    for locale in ("zh-CN", "en-US"):
+        context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        for url in (f"{base}/directory", f"{base}/orgs/{org_id}"):
+            page.goto(url)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, (locale, url)
+        # The expired certificate is shown as expired, the valid one with its SIL level.
+        expect(page.locator("#credentials")).to_contain_text("SIL 4")
+        expect(page.locator("#credentials .badge-declined")).to_have_count(1)
+        context.close()
