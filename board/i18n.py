@@ -25,13 +25,20 @@ from .models import (
 )
 
 LANG_COOKIE = "lang"
+#: Over HTTPS (SESSION_COOKIE_SECURE) the language cookie is host-only and Secure, like the
+#: session's.
+SECURE_LANG_COOKIE = "__Host-lang"
+
+
+def lang_cookie() -> str:
+    return SECURE_LANG_COOKIE if current_app.config.get("SESSION_COOKIE_SECURE") else LANG_COOKIE
 
 
 def select_locale() -> str:
     langs = current_app.config["BOARD_LANGUAGES"]
     if not has_request_context():  # commands and background work
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = getattr(g, "lang_override", None) or request.cookies.get(LANG_COOKIE)
+    chosen = getattr(g, "lang_override", None) or request.cookies.get(lang_cookie())
     if chosen in langs:
         return chosen
     user_locale = stored_locale(current_user)

@@ -125,6 +125,15 @@ def test_session_cookie_is_host_prefixed_secure_httponly_lax_over_https(make_app
         assert client.get("/company/", base_url=base).status_code == 200
     else:
         assert cookie.startswith("session=") and "secure" not in attrs
+    # The language cookie follows the same rules, and is read back under its name.
+    resp = client.post("/lang", data={"lang": "en", "next": "/"}, base_url=base)
+    cookie = [h for h in resp.headers.getlist("Set-Cookie") if "lang=" in h][0]
+    attrs = [a.strip().lower() for a in cookie.split(";")]
+    assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs
+    assert cookie.startswith("__Host-lang=en") if secure else cookie.startswith("lang=en")
+    assert ("secure" in attrs) is secure
+    client.post("/logout", base_url=base)
+    assert 'lang="en"' in client.get("/", base_url=base).get_data(as_text=True)
 
 
 def test_api_errors_are_json(app, make, login):

@@ -21,7 +21,7 @@ from flask_login import current_user
 from ..auth import commit, is_safe_next
 from ..extensions import db
 from ..forms import ContactForm, LanguageForm
-from ..i18n import LANG_COOKIE, remembers_language
+from ..i18n import lang_cookie, remembers_language
 from ..models import Event, Organization, Outcome, Round
 from ..services import contact as contact_service
 from ..services import demands, records, rights, search, uploads
@@ -122,7 +122,8 @@ def set_language():
     resp = redirect(target)
     if form.validate_on_submit() and form.lang.data in ("zh", "en"):
         resp.set_cookie(
-            LANG_COOKIE, form.lang.data, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            lang_cookie(), form.lang.data, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"], path="/",
         )
         g.lang_override = form.lang.data
         if remembers_language(current_user):  # not on shared demo accounts: the cookie only
