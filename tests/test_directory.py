@@ -635,3 +635,9 @@ def test_merging_a_duplicate_moves_its_directory_facts(app, make, people):
         assert {s.code for s in directory.segments_of([keep])[keep]} == {"control", "design"}
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Bookmark)) == 1
         assert db.session.scalar(sa.select(OrgNote.target_id)) == keep
+
+
+@pytest.mark.parametrize("q", ["%", "_", "%%__", "？！", "'; DROP TABLE organization; --", "ｑ" * 300])
+def test_odd_queries_answer_normally(app, people, q):
+    resp = app.test_client().get("/directory", query_string={"q": q, "page": "999999", "district": "x" * 80})
+    assert resp.status_code == 200

@@ -725,6 +725,8 @@ def _scored(query: search.Query, text: str):
         like = f"%{typed}%"
         parts.append(sa.select(Organization.id.label("org"), sa.literal(5.0).label("rel"))
                      .where(sa.or_(Organization.name.ilike(like), Organization.name_en.ilike(like))))
+    if not parts:  # nothing searchable was typed (punctuation alone): nothing is found
+        return None
     union = sa.union_all(*parts).subquery()
     return (sa.select(union.c.org.label("org"), sa.func.sum(union.c.rel).label("relevance"))
             .group_by(union.c.org).subquery())
@@ -742,7 +744,8 @@ def find(user, f: Filters, page: int = 1, per_page: int = PER_PAGE) -> Result:
     query = search.parse(f.q) if f.q else None
     if f.q:
         scored = _scored(query, f.q)
-        rel = dict(db.session.execute(sa.select(scored.c.org, scored.c.relevance)).all())
+        rel = dict(db.session.execute(sa.select(scored.c.org, scored.c.relevance)).all()) if (
+            scored is not None) else {}
         ids = list(db.session.scalars(sa.select(Organization.id).where(
             *conds, Organization.id.in_(list(rel))))) if rel else []
         if f.sort == "updated":
