@@ -41,6 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    from .services import jobs
+
+    jobs.init_app(app)
     _register_blueprints(app)
     net.init_app(app)
     return app

@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
         lexicon_check,
         send_mail,
         bench,
+        worker,
         backup,
         restore,
         check,
@@ -307,6 +308,28 @@ def bench(n: int, m: int, repeats: int, quick: bool, as_json: bool, seed: int) -
     else:
         click.echo(f"{n:,} capabilities, {m:,} demands, {repeats} repeats")
         click.echo(report.table())
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run background jobs (rematches, imports, mail): from Redis through RQ when REDIS_URL is
+    set, else from the job table."""
+    from .services import jobs
+
+    if jobs.mode(current_app) == "rq":
+        from rq import SimpleWorker
+
+        from .services.matcher import get_engine
+
+        get_engine()  # the lexicon and jieba's dictionary, loaded once for every job
+        w = SimpleWorker([jobs.queue_name(current_app)],
+                         connection=jobs.redis_connection(current_app))
+        w.work(burst=burst)
+        return
+    ran = jobs.work(burst=burst)
+    click.echo(f"Ran {ran} job(s).")
 
 
 @click.command("send-mail")

@@ -137,6 +137,7 @@ EXPECTED = {
     ("admin.import_upload", "GET"):          "login | 403 | 403 | 403 | 200",
     ("admin.import_upload", "POST"):         "login | 403 | 403 | 403 | 422",
     ("admin.import_confirm", "POST"):        "login | 403 | 403 | 403 | 422",
+    ("admin.jobs", "GET"):                   "login | 403 | 403 | 403 | 200",
     ("admin.mail", "GET"):                   "login | 403 | 403 | 403 | 200",
     ("admin.mail_message", "GET"):           "login | 403 | 403 | 403 | 200",
     ("admin.retry_mail", "POST"):            "login | 403 | 403 | 403 | 302 /admin/mail",

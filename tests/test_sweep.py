@@ -251,6 +251,7 @@ EXPECTED = {
     ("admin.new_outcome", "no_demand"):       "login   403     403     403     403     403     403     403     403     404",
     ("admin.insights", "-"):                  "login   403     403     403     403     403     403     403     403     200",
     ("admin.insights", "seed_round"):         "login   403     403     403     403     403     403     403     403     200",
+    ("admin.jobs", "-"):                      "login   403     403     403     403     403     403     403     403     200",
     ("admin.mail", "-"):                      "login   403     403     403     403     403     403     403     403     200",
     ("admin.mail", "all"):                    "login   403     403     403     403     403     403     403     403     200",
     ("admin.mail", "bad_status"):             "login   403     403     403     403     403     403     403     403     404",

@@ -1,4 +1,5 @@
-"""Staff additions to the lexicon; every change is followed by a full rematch."""
+"""Staff additions to the lexicon; every change queues a full rematch (a background job:
+no request waits for it)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..matching import Concept, fold
-from ..models import CustomConcept, CustomTerm, User
-from . import audit, matches
+from ..models import CustomConcept, CustomTerm, Job, User
+from . import audit, jobs
 from .errors import Invalid
 from .matcher import get_engine
 
@@ -40,7 +41,7 @@ def additions() -> dict:
     }
 
 
-def add_term(user: User, concept_id: str, term: str, lang: str) -> dict:
+def add_term(user: User, concept_id: str, term: str, lang: str) -> Job:
     lex = get_engine().lexicon
     if concept_id not in lex.concepts:
         raise Invalid(_l("There is no concept with this id."), "concept")
@@ -54,10 +55,10 @@ def add_term(user: User, concept_id: str, term: str, lang: str) -> dict:
     db.session.add(CustomTerm(concept_key=concept_id, term=term, lang=lang, created_by_id=user.id))
     audit.record(user, "lexicon.term", None, after={"concept": concept_id, "term": term, "lang": lang})
     db.session.flush()
-    return matches.rematch_all()
+    return jobs.enqueue("rematch", user=user)
 
 
-def add_concept(user: User, data: dict) -> dict:
+def add_concept(user: User, data: dict) -> Job:
     lex = get_engine().lexicon
     key = data["key"]
     if key in lex.concepts:
@@ -85,4 +86,4 @@ def add_concept(user: User, data: dict) -> dict:
     audit.record(user, "lexicon.concept", None,
                  after={k: v for k, v in data.items() if k != "csrf_token"})
     db.session.flush()
-    return matches.rematch_all()
+    return jobs.enqueue("rematch", user=user)

@@ -237,7 +237,8 @@ def add_term():
             show_invalid(form, exc)
         else:
             commit()
-            flash(_("Term added; %(n)d demands were matched again.", n=result["demands"]), "success")
+            flash(_("Term added; the matches are being refreshed in the background (job %(id)d).",
+                    id=result.id), "success")
             return redirect(url_for("admin.lexicon", q=form.term.data))
     return _lexicon_page(form, concept_form)
 
@@ -255,7 +256,8 @@ def add_concept():
             show_invalid(form, exc)
         else:
             commit()
-            flash(_("Concept added; %(n)d demands were matched again.", n=result["demands"]), "success")
+            flash(_("Concept added; the matches are being refreshed in the background (job %(id)d).",
+                    id=result.id), "success")
             return redirect(url_for("admin.lexicon", q=form.key.data))
     return _lexicon_page(term_form, form)
 
@@ -309,6 +311,16 @@ def organization(org_id: int):
         ),
         form_status(form),
     )
+
+
+# -- background jobs: rematches, imports, mail -----------------------------------------------
+@bp.get("/jobs")
+def jobs():
+    from ..services import jobs as job_service
+
+    recent = job_service.recent()
+    return render_template("admin/jobs.html", jobs=recent, progress=job_service.progress_of(recent),
+                           mode=job_service.mode(current_app))
 
 
 # -- mail: the outbox, the queue, and what was sent or failed ------------------------------
