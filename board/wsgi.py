@@ -15,6 +15,12 @@ from . import create_app
 
 app = create_app({"BOARD_ENV": os.environ.get("BOARD_ENV", "production")})
 
+# The lexicon and jieba's dictionary, loaded once here: with gunicorn's preload_app the
+# workers fork with them in memory instead of loading them on their first request.
+from .services.matcher import warm  # noqa: E402
+
+warm(app)
+
 
 class NotReady(SystemExit):
     """The production start found blocking problems (they are in the log)."""

@@ -30,3 +30,15 @@ def test_quick_bench_prints_every_figure_with_its_target(tmp_path, monkeypatch):
     assert figures["recall@10, fast path vs every pair"]["value"] >= 0.99
     # the board's own database was never touched
     assert not (tmp_path / "unused.sqlite3").exists() or (tmp_path / "unused.sqlite3").stat().st_size == 0
+
+
+def test_warm_loads_the_lexicon_before_any_request_even_without_a_database(tmp_path):
+    from board.matching import tokenize
+    from board.services.matcher import warm
+
+    app = create_app({"SECRET_KEY": "w" * 20 + "0123456789abcdef",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}"})
+    assert warm(app) > 0
+    # jieba's dictionary is in memory: segmenting costs no dictionary load any more
+    seg = tokenize.Segmenter(["站台门"])
+    assert [t.text for t in seg.tokens("站台门检修")][0] == "站台门"
