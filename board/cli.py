@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         send_mail,
         bench,
         worker,
+        bench_http,
         backup,
         restore,
         check,
@@ -308,6 +309,31 @@ def bench(n: int, m: int, repeats: int, quick: bool, as_json: bool, seed: int) -
     else:
         click.echo(f"{n:,} capabilities, {m:,} demands, {repeats} repeats")
         click.echo(report.table())
+
+
+@click.command("bench-http")
+@click.option("--capabilities", "n", type=click.IntRange(min=10), default=10_000, show_default=True)
+@click.option("--demands", "m", type=click.IntRange(min=5), default=1_000, show_default=True)
+@click.option("--clients", type=click.IntRange(1, 256), default=32, show_default=True)
+@click.option("--seconds", type=click.FloatRange(1, 120), default=10.0, show_default=True,
+              help="How long each page is driven.")
+@click.option("--workers", type=click.IntRange(1, 32), default=None,
+              help="gunicorn workers (default: board/gunicorn_conf.py's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def bench_http(n: int, m: int, clients: int, seconds: float, workers: int | None,
+               as_json: bool) -> None:
+    """Serve a benchmark database with gunicorn on a free loopback port and drive the busiest
+    pages with concurrent clients; report requests/s, p50 and p99 beside the health endpoint."""
+    import json
+
+    from .services import bench_http as service
+
+    report = service.run(n, m, clients, seconds, workers, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{n:,} capabilities, {m:,} demands, {clients} clients, {seconds:g} s per page")
+        click.echo(service.table(report))
 
 
 @click.command("worker")
