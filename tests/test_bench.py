@@ -11,7 +11,7 @@ def test_quick_bench_prints_every_figure_with_its_target(tmp_path, monkeypatch):
                       f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
     result = app.test_cli_runner().invoke(args=["bench", "--quick", "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert (data["capabilities"], data["demands"]) == (1000, 100)
     figures = data["figures"]
     wanted = [
@@ -42,3 +42,25 @@ def test_warm_loads_the_lexicon_before_any_request_even_without_a_database(tmp_p
     # jieba's dictionary is in memory: segmenting costs no dictionary load any more
     seg = tokenize.Segmenter(["站台门"])
     assert [t.text for t in seg.tokens("站台门检修")][0] == "站台门"
+
+
+def test_bench_http_serves_drives_each_page_and_stops_its_server(tmp_path):
+    import socket
+
+    app = create_app({"SECRET_KEY": "h" * 20 + "0123456789abcdef",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
+    result = app.test_cli_runner().invoke(args=[
+        "bench-http", "--capabilities", "30", "--demands", "5", "--clients", "2",
+        "--seconds", "1", "--workers", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    pages = {p["page"]: p for p in data["pages"]}
+    assert list(pages)[0] == "health endpoint (ceiling)"
+    for name in ("board: filter and search word", "demand page with its matches (staff)",
+                 "supplier's matching page", "staff review queue", "staff dashboard"):
+        assert pages[name]["requests"] > 0 and pages[name]["errors"] == 0, pages[name]
+        assert pages[name]["p99_ms"] >= pages[name]["p50_ms"]
+    assert data["worker_memory_mb"]["largest_worker"] > 0
+    # the server it started is gone: nothing listens on the port any more
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", data["port"])) != 0

@@ -186,10 +186,11 @@ def run(capabilities: int = 10_000, demands: int = 1_000, clients: int = 32, sec
             env["WEB_CONCURRENCY"] = str(workers)
         env.pop("REDIS_URL", None)
         say.say(f"starting gunicorn on 127.0.0.1:{port} ...")
+        log = open(Path(tmp) / "server.log", "w")  # noqa: SIM115 (closed below)
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:board.gunicorn_conf",
              "--bind", f"127.0.0.1:{port}", "board.wsgi:app"],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "server.log", "w"),  # noqa: SIM115
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
         )
         try:
             _wait_up(port, server, Path(tmp) / "server.log")
@@ -216,6 +217,7 @@ def run(capabilities: int = 10_000, demands: int = 1_000, clients: int = 32, sec
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+            log.close()
     ceiling = results[0].rps or 1.0
     figures = []
     for r in results:
@@ -226,7 +228,7 @@ def run(capabilities: int = 10_000, demands: int = 1_000, clients: int = 32, sec
             "share_of_health": round(share, 3),
             "holds": None if r is results[0] else (r.p99 <= 150 and share >= 0.30 and not r.errors),
         })
-    return {"capabilities": capabilities, "demands": demands, "clients": clients,
+    return {"capabilities": capabilities, "demands": demands, "clients": clients, "port": port,
             "seconds": seconds, "pages": figures, "worker_memory_mb": rss,
             "driver_peak_memory_mb": round(peak_memory_mb(), 1)}
 
