@@ -185,11 +185,34 @@ def rematch() -> None:
 
 @click.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--background", is_flag=True,
+              help="Check the file now, import it as a background job (see /admin/jobs).")
 @with_appcontext
-def import_records(path: Path) -> None:
+def import_records(path: Path, background: bool) -> None:
     """Import demands and capabilities from .csv, .xlsx or .json (all rows or none)."""
     from .services import importing
 
+    if background:
+        import shutil
+        import uuid
+
+        from .services import jobs
+
+        try:
+            importing.parse(path)  # every row checked before anything is queued
+        except importing.ImportFailed as exc:
+            click.echo(f"Nothing was queued from {path}:", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+        folder = Path(current_app.instance_path) / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        copy = folder / f"{uuid.uuid4().hex}{path.suffix.lower()}"
+        shutil.copyfile(path, copy)
+        job = jobs.enqueue("import", {"path": str(copy), "remove": True})
+        db.session.commit()
+        click.echo(f"Queued the import of {path} as job {job.id} (see /admin/jobs).")
+        return
     try:
         result = importing.import_file(path)
     except importing.ImportFailed as exc:

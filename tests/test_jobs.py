@@ -161,3 +161,34 @@ def test_rq_runs_the_same_job_through_redis(make_app, login):
         Queue(name, connection=conn).delete(delete_jobs=True)
     assert _jobs(app) == [("rematch", JobState.DONE, 1, None)]
     assert _matches(app, d.id) == 1
+
+
+def test_a_large_import_runs_as_a_job(make_app, tmp_path):
+    from board.models import Capability, Demand
+
+    app = make_app(JOBS_MODE="manual")
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "kind,ref,organization,title,description,keywords\n"
+        "demand,D1,某地铁运营公司,站台门检修,站台门检修保养。,站台门\n"
+        "capability,C1,某门控科技公司,站台门维保,站台门系统检修与保养。,站台门\n",
+        encoding="utf-8",
+    )
+    runner = app.test_cli_runner()
+    queued = runner.invoke(args=["import", str(path), "--background"])
+    assert queued.exit_code == 0, queued.output
+    assert "Queued the import" in queued.stdout
+    with app.app_context():
+        assert db.session.query(Demand).count() == 0
+    ran = runner.invoke(args=["worker", "--burst"])
+    assert ran.exit_code == 0, ran.output
+    [(kind, state, attempts, error)] = _jobs(app)
+    assert (kind, state, error) == ("import", JobState.DONE, None)
+    with app.app_context():
+        assert db.session.query(Demand).count() == 1 and db.session.query(Capability).count() == 1
+        assert db.session.query(Match).count() == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kind,ref,organization,title,description\nnonsense,X,,,\n", encoding="utf-8")
+    refused = runner.invoke(args=["import", str(bad), "--background"])
+    assert refused.exit_code == 1 and "row 2" in refused.output
+    assert len(_jobs(app)) == 1  # nothing queued for a bad file
