@@ -12,7 +12,7 @@ import secrets
 import signal
 import socket
 import statistics
-import subprocess
+import subprocess  # nosec B404  # runs this board's own gunicorn and ps, fixed arguments
 import sys
 import tempfile
 import threading
@@ -187,7 +187,7 @@ def run(capabilities: int = 10_000, demands: int = 1_000, clients: int = 32, sec
         env.pop("REDIS_URL", None)
         say.say(f"starting gunicorn on 127.0.0.1:{port} ...")
         log = open(Path(tmp) / "server.log", "w")  # noqa: SIM115 (closed below)
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # nosec B603  # sys.executable with fixed arguments, no shell
             [sys.executable, "-m", "gunicorn", "-c", "python:board.gunicorn_conf",
              "--bind", f"127.0.0.1:{port}", "board.wsgi:app"],
             env=env, stdout=subprocess.DEVNULL, stderr=log,
@@ -261,7 +261,8 @@ def _server_memory_mb(master: int) -> dict:
 
     children = []
     try:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
+        # ps with the pid of the server this benchmark started, no shell.
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,  # nosec B603 B607
                              text=True, check=False).stdout
         children = [int(x) for x in out.split()]
     except OSError:
