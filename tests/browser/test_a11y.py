@@ -44,8 +44,11 @@ def seeded(make_app):
         company_demand = db.session.scalar(
             sa.select(Demand.id).where(Demand.ref == "EVT2023-D-CONTROL")
         )
+        from board.models import Organization
+
+        org = db.session.scalar(sa.select(Organization.id).where(Organization.name == "示例供给方戊"))
     with serve(app) as base:
-        yield base, {"published": published, "company_demand": company_demand}
+        yield base, {"published": published, "company_demand": company_demand, "org": org}
 
 
 def new_page(browser, lang, width=1280):
@@ -105,9 +108,11 @@ def check(page, base: str, path: str) -> str | None:
 def test_pages_have_no_serious_violations(seeded, browser, lang):
     base, ids = seeded
     problems: list[str] = []
-    public = ["/", f"/demands/{ids['published']}", "/event", "/login", "/signup"]
+    public = ["/", f"/demands/{ids['published']}", "/event", "/login", "/signup", "/directory",
+              f"/orgs/{ids['org']}"]
     signed_in = {
-        "company": ["/company/", f"/company/demands/{ids['company_demand']}"],
+        "company": ["/company/", f"/company/demands/{ids['company_demand']}",
+                    f"/directory/compare?demand={ids['company_demand']}", f"/orgs/{ids['org']}"],
         "supplier": ["/supplier/matching"],
         "staff": ["/admin/", "/admin/?status=all", f"/admin/demands/{ids['company_demand']}"],
     }
