@@ -169,8 +169,10 @@ def restore(path: Path, yes: bool) -> None:
 
 
 @click.command("rematch")
+@click.option("--rebuild-index", is_flag=True,
+              help="Rewrite every record's index keys (by default only those analysed again).")
 @with_appcontext
-def rematch() -> None:
+def rematch(rebuild_index: bool) -> None:
     """Rebuild the index and every demand's matches (analyses made with another lexicon are redone)."""
     from .services import matches
 
@@ -178,7 +180,7 @@ def rematch() -> None:
         with click.progressbar(items, label="Matching", file=sys.stderr) as bar:
             yield from bar
 
-    result = matches.rematch_all(progress)
+    result = matches.rematch_all(progress, rebuild_keys=True if rebuild_index else None)
     db.session.commit()
     click.echo(f"Rematched {result['demands']} demands against {result['capabilities']} capabilities.")
 

@@ -311,9 +311,9 @@ def reindex_many(engine: Engine, records: list[Demand | Capability]) -> None:
     keys.flush()
 
 
-def _stored_analyses(engine: Engine, model, where=None) -> Iterable[tuple[int, Analysis]]:
-    """(id, analysis) of every record of a kind, read as plain rows; the records whose stored
-    analysis another lexicon or engine made are analysed again (and saved)."""
+def _stored_analyses(engine: Engine, model, where=None) -> Iterable[tuple[int, Analysis, bool]]:
+    """(id, analysis, reused) of every record of a kind, read as plain rows; the records
+    whose stored analysis another lexicon or engine made are analysed again (and saved)."""
     q = sa.select(model.id, model.analysis).order_by(model.id)
     if where is not None:
         q = q.where(where)
@@ -323,16 +323,30 @@ def _stored_analyses(engine: Engine, model, where=None) -> Iterable[tuple[int, A
         if a is None:
             stale_ids.append(rid)
         else:
-            yield rid, a
+            yield rid, a, True
     for i in range(0, len(stale_ids), 500):
         for record in _load(model, stale_ids[i : i + 500]):
-            yield record.id, analysis_of(engine, record)
+            yield record.id, analysis_of(engine, record), False
+
+
+def _index_complete() -> bool:
+    """Whether every capability and active demand has index keys (one aggregate per side)."""
+    for side, model, where in (("c", Capability, None),
+                               ("d", Demand, Demand.status.in_(ACTIVE_DEMAND))):
+        q = sa.select(sa.func.count(model.id))
+        filed = db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(MatchKey.record_id))).where(MatchKey.side == side))
+        if db.session.scalar(q if where is None else q.where(where)) != filed:
+            return False
+    return True
 
 
 def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
-                rebuild_keys: bool = True) -> dict:
+                rebuild_keys: bool | None = None) -> dict:
     """Rebuild the index and every active demand's matches. Analyses are recomputed when
-    they were made with another lexicon or engine version, reused otherwise.
+    they were made with another lexicon or engine version, reused otherwise; the index keys
+    of the records analysed again are rewritten, all of them when some record has none
+    (``rebuild_keys``: all of them, or none).
 
     The capabilities go into an in-memory index once; each demand is ranked from it by the
     max-score search; the matches are written with a few batched statements (a pair that
@@ -341,15 +355,26 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     engine = get_engine()
     top_k, threshold = settings()
     db.session.flush()  # the statements below bypass the unit of work
+    if rebuild_keys is None and not _index_complete():
+        rebuild_keys = True
     if rebuild_keys:
         db.session.execute(sa.delete(MatchKey), execution_options={"synchronize_session": False})
     keys = _Batch(sa.insert(MatchKey.__table__))
+    if rebuild_keys is None:  # the records analysed again below lose their old keys first
+        for side, model in (("c", Capability), ("d", Demand)):
+            stale_ids = db.session.scalars(sa.select(model.id).where(sa.or_(
+                model.analysis_version.is_(None), model.analysis_version != engine.version))).all()
+            for i in range(0, len(stale_ids), 500):
+                db.session.execute(
+                    sa.delete(MatchKey).where(MatchKey.side == side,
+                                              MatchKey.record_id.in_(stale_ids[i : i + 500])),
+                    execution_options={"synchronize_session": False})
     index = engine.new_index()
     caps = 0
-    for cid, a in _stored_analyses(engine, Capability):
+    for cid, a, reused in _stored_analyses(engine, Capability):
         index.add(cid, a)
         caps += 1
-        if rebuild_keys:
+        if rebuild_keys or (rebuild_keys is None and not reused):
             keys.add(_key_rows(engine, "c", cid, a))
     demands = list(_stored_analyses(engine, Demand, Demand.status.in_(ACTIVE_DEMAND)))
     existing: dict[int, dict[int, tuple[int, MatchStatus]]] = {}
@@ -367,8 +392,8 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     )
     deletes: list[int] = []
     now = utcnow()
-    for did, a in progress(demands):
-        if rebuild_keys:
+    for did, a, reused in progress(demands):
+        if rebuild_keys or (rebuild_keys is None and not reused):
             keys.add(_key_rows(engine, "d", did, a))
         mine = existing.get(did, {})
         reviewed = {cid for cid, (_, st) in mine.items() if st in REVIEWED}
