@@ -153,3 +153,19 @@ def csrf_token_from(html: str) -> str:
     )
     assert m, "no CSRF token on the page"
     return m.group(1)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, one for the session (tests/browser, tests/security):
+    Playwright's sync API may run only once per process. Skipped with the reason when missing,
+    failed instead in CI (BOARD_REQUIRE_BROWSER or CI set)."""
+    from tests.browser.server import browser_missing, chromium
+
+    reason = browser_missing()
+    if reason:
+        if os.environ.get("BOARD_REQUIRE_BROWSER") or os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with chromium() as b:
+        yield b

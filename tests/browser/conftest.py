@@ -1,23 +1,9 @@
-import os
-
 import pytest
 
-from tests.browser.server import browser_missing, chromium, serve
+from tests.browser.server import serve
 
-
-def _require() -> None:
-    reason = browser_missing()
-    if reason:
-        if os.environ.get("BOARD_REQUIRE_BROWSER") or os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    _require()
-    with chromium() as b:
-        yield b
+# ``browser`` (one Chromium for the whole session) is in tests/conftest.py: tests/security
+# uses it too, and Playwright's sync API runs once per process.
 
 
 @pytest.fixture

@@ -73,18 +73,3 @@ def world(db_kind, tmp_path_factory, request):
         finally:
             dispose(app)
 
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium through Playwright (as tests/browser does)."""
-    import os
-
-    from tests.browser.server import browser_missing, chromium
-
-    reason = browser_missing()
-    if reason:
-        if os.environ.get("BOARD_REQUIRE_BROWSER") or os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with chromium() as b:
-        yield b
