@@ -58,8 +58,10 @@ def test_sqlite_connections_get_foreign_keys_wal_and_busy_timeout(ctx, backend):
 def test_seed_loads_the_event_once(ctx):
     counts = seeding.load_event()
     db.session.commit()
-    assert counts == {"organizations": 18, "demands": 5, "capabilities": 12, "outcomes": 2}
-    assert seeding.load_event() == {"organizations": 0, "demands": 0, "capabilities": 0, "outcomes": 0}
+    assert counts == {"organizations": 18, "demands": 5, "capabilities": 12, "outcomes": 2,
+                      "profiles": 18}
+    assert seeding.load_event() == {"organizations": 0, "demands": 0, "capabilities": 0, "outcomes": 0,
+                                    "profiles": 0}
     db.session.commit()
     assert db.session.query(Demand).count() == 5
     ev = db.session.query(Event).one()
