@@ -641,3 +641,21 @@ def test_merging_a_duplicate_moves_its_directory_facts(app, make, people):
 def test_odd_queries_answer_normally(app, people, q):
     resp = app.test_client().get("/directory", query_string={"q": q, "page": "999999", "district": "x" * 80})
     assert resp.status_code == 200
+
+
+def test_a_lexicon_edit_reaches_the_profiles_own_text(app, make, login, people):
+    """A concept added by staff finds a profile by its description in the other language once
+    the rematch it queues has run, as it finds capabilities."""
+    from board.services import jobs, lexicon_admin
+
+    org_id = people["supplier"].organization_id
+    set_profile(app, org_id, description="We build the zorbatron for depots.")
+    client = app.test_client()
+    assert f"/orgs/{org_id}\"" not in client.get("/directory?q=佐巴创装置").get_data(as_text=True)
+    with app.app_context():
+        staff = db.session.get(type(people["staff"]), people["staff"].id)
+        lexicon_admin.add_concept(staff, {"key": "zorbatron_test", "label_zh": "佐巴创装置",
+                                          "label_en": "zorbatron", "segments": [], "themes": []})
+        db.session.commit()
+        jobs.work(burst=True)
+    assert f"/orgs/{org_id}\"" in client.get("/directory?q=佐巴创装置").get_data(as_text=True)

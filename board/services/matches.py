@@ -426,6 +426,12 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Match):
             db.session.expire(obj)  # rewritten above
+    # The directory's profile keys follow the lexicon the records were just filed with.
+    from ..models import Organization
+    from . import directory
+
+    for org in db.session.scalars(sa.select(Organization)):
+        directory.reindex(org)
     return {"capabilities": caps, "demands": len(demands)}
 
 
