@@ -180,6 +180,10 @@ def load(overrides: dict | None = None) -> dict:
         #: with ``Authorization: Bearer <METRICS_TOKEN>``; anyone else gets a 404.
         "METRICS_ALLOW": os.environ.get("METRICS_ALLOW", ""),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        #: A browser import of more rows than this runs as a background job.
+        "IMPORT_SYNC_MAX_ROWS": _int("IMPORT_SYNC_MAX_ROWS", 2000),
+        #: Readiness fails when the oldest queued job has waited longer than this.
+        "JOB_STALL_MINUTES": _int("JOB_STALL_MINUTES", 15),
     }
     cfg.update(overrides)
     if not cfg.get("SECRET_KEY"):

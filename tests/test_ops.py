@@ -47,7 +47,8 @@ def test_healthz_answers_without_the_database(tmp_path):
 def test_readyz_is_200_on_a_migrated_database(migrated):
     resp = migrated().test_client().get("/readyz")
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"status": "ok", "components": {"database": "ok", "schema": "ok"}}
+    assert resp.get_json() == {"status": "ok",
+                               "components": {"database": "ok", "schema": "ok", "jobs": "ok"}}
     assert resp.headers["Cache-Control"] == "no-store"
 
 

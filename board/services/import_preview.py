@@ -5,7 +5,8 @@ Between the preview and the confirmation the upload is kept under UPLOAD_DIR/imp
 generated name (the token the confirmation form carries). Confirming claims the file by
 renaming it, so two confirmations of one preview import it once; it is deleted once the
 import is committed, and put back if the import fails. Files left by previews never
-confirmed are removed after a day.
+confirmed are removed after a day. A file of more than IMPORT_SYNC_MAX_ROWS rows is imported
+by a background job (board/services/jobs.py), which removes it once its import is committed.
 """
 
 from __future__ import annotations
@@ -135,14 +136,16 @@ def release(claimed: Path, token: str) -> None:
         pass
 
 
-def confirm(actor, claimed: Path, expected: str, name: str) -> importing.ImportResult:
-    """Import a claimed file, exactly as previewed; raises PlanChanged if the board changed
-    meanwhile and Invalid if the file has bad rows. Only flushes."""
+def _checked(claimed: Path, expected: str) -> importing.Plan:
     p = importing.plan(claimed, MAX_ROWS)
     if p.bad:
         raise Invalid(_l("This file has bad rows: nothing was imported. Correct them and upload it again."), "file")
     if fingerprint(p) != expected:
         raise PlanChanged(p)
+    return p
+
+
+def _write(actor, p: importing.Plan, name: str) -> importing.ImportResult:
     result = importing.write(p.checked)
     audit.record(actor, "import", None, after={
         "file": name, "rows": len(p.rows), "created": result.created, "updated": result.updated,
@@ -150,3 +153,28 @@ def confirm(actor, claimed: Path, expected: str, name: str) -> importing.ImportR
         "new_organizations": len(p.new_organizations),
     })
     return result
+
+
+def confirm(actor, claimed: Path, expected: str, name: str) -> importing.ImportResult:
+    """Import a claimed file, exactly as previewed; raises PlanChanged if the board changed
+    meanwhile and Invalid if the file has bad rows. Only flushes."""
+    return _write(actor, _checked(claimed, expected), name)
+
+
+def sync_max_rows() -> int:
+    return int(current_app.config.get("IMPORT_SYNC_MAX_ROWS", 2000))
+
+
+def confirm_or_queue(actor, claimed: Path, expected: str, name: str):
+    """Like ``confirm`` for a file of at most IMPORT_SYNC_MAX_ROWS rows (returns its
+    ImportResult); a larger one is queued as an ``import`` job (returned), which checks the
+    plan again and imports it in one transaction. Only flushes."""
+    p = _checked(claimed, expected)
+    if len(p.rows) <= sync_max_rows():
+        return _write(actor, p, name)
+    from . import jobs
+
+    return jobs.enqueue("import", {
+        "path": str(claimed), "plan": expected, "name": name, "rows": len(p.rows),
+        "actor_id": actor.id if actor is not None else None,
+    }, user=actor)

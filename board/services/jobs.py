@@ -70,9 +70,20 @@ def _rematch(params: dict, progress: Progress) -> dict:
 
 @handler("import")
 def _import(params: dict, progress: Progress) -> dict:
-    from . import importing
+    """Every row or none: the rows, the matches they touch and the audit entry are written
+    in the transaction that marks the job done."""
+    from . import import_preview, importing
 
     path = Path(params["path"])
+    if params.get("plan"):
+        # Confirmed in the browser: imported exactly as previewed, in the name of the staff
+        # member who confirmed. The file stays until the import is committed (a retry reads
+        # it again); an upload left behind is removed with the day-old previews.
+        actor = db.session.get(User, params["actor_id"]) if params.get("actor_id") else None
+        result = import_preview.confirm(actor, path, params["plan"], params.get("name") or path.name)
+        db.session.info.setdefault("files_after_commit", []).append(path)
+        return {"file": params.get("name"), "created": result.created, "updated": result.updated,
+                "demands": result.demands, "capabilities": result.capabilities}
     try:
         result = importing.import_file(path)
     finally:
@@ -113,6 +124,8 @@ def mode(app: Flask) -> str:
 
 
 def _after_commit(session) -> None:
+    for path in session.info.pop("files_after_commit", ()):
+        path.unlink(missing_ok=True)
     pending = session.info.pop("jobs_pending", None)
     app = session.info.pop("jobs_app", None)
     if pending and app is not None:
@@ -122,6 +135,7 @@ def _after_commit(session) -> None:
 
 def _after_rollback(session) -> None:
     session.info.pop("jobs_pending", None)
+    session.info.pop("files_after_commit", None)
 
 
 _listening = False
@@ -390,3 +404,32 @@ def recent(limit: int = 50) -> list[Job]:
     return list(db.session.scalars(
         sa.select(Job).order_by(Job.id.desc()).limit(limit)
     ))
+
+
+# -- readiness and metrics (board/health.py) ----------------------------------------------
+def stats() -> dict[str, int]:
+    """Jobs waiting and jobs that failed for good, in one query."""
+    counts = dict(db.session.execute(
+        sa.select(Job.state, sa.func.count()).where(Job.state.in_([JobState.QUEUED, JobState.FAILED]))
+        .group_by(Job.state)
+    ).all())
+    db.session.rollback()
+    return {"queued": counts.get(JobState.QUEUED, 0), "failed": counts.get(JobState.FAILED, 0)}
+
+
+def health() -> str | None:
+    """None while the queue moves; a reason when its oldest job has waited longer than
+    JOB_STALL_MINUTES (no worker takes jobs)."""
+    count, oldest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(Job.created_at)).where(Job.state == JobState.QUEUED)
+    ).one()
+    db.session.rollback()
+    if not count or oldest is None:
+        return None
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    waited = int((utcnow() - oldest).total_seconds() // 60)
+    if waited < int(current_app.config.get("JOB_STALL_MINUTES", 15)):
+        return None
+    return (f"stalled: {count} job(s) queued, oldest waiting {waited} min, "
+            "no worker has taken it")

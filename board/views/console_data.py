@@ -27,7 +27,7 @@ from ..auth import commit
 from ..extensions import db
 from ..forms import REQUIRED, Form, length
 from ..i18n import lang
-from ..models import OrgTag, Round
+from ..models import Job, OrgTag, Round
 from ..services import audit, exporting, import_preview, importing, records, tables
 from ..services.errors import Invalid
 from . import form_status, int_arg, text_arg
@@ -248,7 +248,7 @@ def import_confirm():
         upload.file.errors = [str(exc.message)]
         return _import_page(upload, 422)
     try:
-        result = import_preview.confirm(current_user, claimed, form.plan.data, name)
+        result = import_preview.confirm_or_queue(current_user, claimed, form.plan.data, name)
         commit()
     except import_preview.PlanChanged as exc:
         db.session.rollback()
@@ -274,6 +274,10 @@ def import_confirm():
         db.session.rollback()
         import_preview.release(claimed, token)
         raise
+    if isinstance(result, Job):  # a large file: its job imports it and removes it
+        flash(_("The import of %(name)s (%(n)s rows) is queued as job %(id)s: follow it here.",
+                name=name, n=result.params.get("rows"), id=result.id), "success")
+        return redirect(url_for("admin.jobs", _anchor=f"job-{result.id}"))
     import_preview.discard(claimed)
     flash(_("Imported %(name)s: %(created)s created, %(updated)s updated; matches refreshed.",
             name=name, created=result.created, updated=result.updated), "success")
