@@ -48,6 +48,7 @@ def test_a_file_over_the_limit_is_imported_by_a_job(make_app, login, tmp_path):
     app = make_app(IMPORT_SYNC_MAX_ROWS=3, JOBS_MODE="manual")
     user = Factory(app).user(Role.STAFF)
     staff = login(app.test_client(), user)
+    assert "超过 3 行的文件在确认后作为后台任务导入" in staff.get("/admin/import").get_data(as_text=True)
     resp = staff.post("/admin/import/confirm", data=_preview(staff, tmp_path))
     assert resp.status_code == 302
     [job_id] = _job_ids(app)

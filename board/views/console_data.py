@@ -182,7 +182,8 @@ class ConfirmImportForm(Form):
 
 def _import_page(form: ImportForm, status: int = 200):
     return render_template("admin/import.html", form=form, columns=(importing.REQUIRED, importing.OPTIONAL),
-                           max_rows=import_preview.MAX_ROWS), status
+                           max_rows=import_preview.MAX_ROWS,
+                           sync_max_rows=import_preview.sync_max_rows()), status
 
 
 def _preview_page(plan: importing.Plan, name: str, token: str | None = None, digest: str = "",
