@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..matching.bands import BANDS, Bands
@@ -27,10 +28,16 @@ def settings() -> Bands:
 
 def best_subquery():
     """(demand_id, best): each demand's best score over the matches anyone may be shown
-    (dismissed ones are hidden from both sides and set no bar)."""
+    (dismissed ones are hidden from both sides and set no bar).
+
+    Written as "not one of the dismissed ids" rather than "status is not dismissed" so that the
+    database reads the (demand_id, score) and (status, score) indexes only, never every match
+    row with its stored reasons."""
+    other = aliased(Match)
+    dismissed = sa.select(other.id).where(other.status == MatchStatus.DISMISSED)
     return (
         sa.select(Match.demand_id.label("demand_id"), sa.func.max(Match.score).label("best"))
-        .where(Match.status != MatchStatus.DISMISSED)
+        .where(Match.id.not_in(dismissed))
         .group_by(Match.demand_id)
         .subquery()
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
 from ..models import Capability, Demand, DemandStatus, Match, MatchStatus, Theme
@@ -58,6 +58,13 @@ class Filters:
         )
 
 
+def _with_status(status: str):
+    """The ids of the matches in one status, as a subquery: read from the (status, score)
+    index, so the counts never load every match row with its stored reasons."""
+    other = aliased(Match)
+    return sa.select(other.id).where(other.status == MatchStatus(status))
+
+
 def _query(f: Filters):
     q = sa.select(Match).join(Match.demand)
     if f.stage:
@@ -80,9 +87,10 @@ def _query(f: Filters):
     return q
 
 
-def queue(f: Filters, page: int = 1, per_page: int = 20) -> Page:
+def queue(f: Filters, page: int = 1, per_page: int = 20, counts: dict[str, int] | None = None) -> Page:
     """One page of the queue, strongest first; demands, capabilities and organisations are
-    loaded with the page (no query per row)."""
+    loaded with the page (no query per row). With ``counts`` (``status_counts(f)``, which the
+    page shows anyway) the total is read from them instead of counting the queue again."""
     q = (
         _query(f)
         .options(
@@ -101,16 +109,19 @@ def queue(f: Filters, page: int = 1, per_page: int = 20) -> Page:
         )
         .order_by(Match.score.desc(), Match.id)
     )
-    return paginate(q, page, per_page)
+    if counts is None:
+        return paginate(q, page, per_page)
+    page = max(1, page)
+    items = db.session.scalars(q.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), page, per_page, counts[f.status])
 
 
 def status_counts(f: Filters) -> dict[str, int]:
-    """How many matches each status holds under the other filters ("" is the total)."""
-    q = _query(Filters(f.round_id, f.segment, f.theme, f.band, "", f.stage)).subquery()
-    rows = db.session.execute(sa.select(q.c.status, sa.func.count()).group_by(q.c.status))
-    out = {s: 0 for s in STATUSES}
-    for status, n in rows:
-        out[MatchStatus(status).value] = n
+    """How many matches each status holds under the other filters ("" is the total): one
+    count a status, each answered from indexes (see ``_with_status``)."""
+    q = _query(Filters(f.round_id, f.segment, f.theme, f.band, "", f.stage))
+    q = q.with_only_columns(sa.func.count(Match.id)).order_by(None)
+    out = {s: db.session.scalar(q.where(Match.id.in_(_with_status(s)))) or 0 for s in STATUSES}
     out[""] = sum(out.values())
     return out
 

@@ -49,13 +49,14 @@ def _filters() -> review_queue.Filters:
 
 def _queue_page(form: DecisionForm | None = None, errors: dict | None = None, status: int = 200):
     f = _filters()
-    page = review_queue.queue(f, int_arg("page", 1) or 1, 20)
+    counts = review_queue.status_counts(f)
+    page = review_queue.queue(f, int_arg("page", 1) or 1, 20, counts=counts)
     return (
         render_template(
             "admin/review_queue.html",
             f=f,
             page=page,
-            counts=review_queue.status_counts(f),
+            counts=counts,
             rounds=db.session.scalars(sa.select(Round).order_by(Round.opens_on.desc(), Round.id)).all(),
             segments=records.all_segments(),
             themes=records.all_themes(),
