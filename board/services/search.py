@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import undefer
 
+from ..extensions import db
 from ..matching import Doc
 from ..models import Capability, Demand, MatchKey
 from .matcher import get_engine
@@ -73,14 +74,25 @@ def apply(select, model: type[Demand] | type[Capability], query: Query, sort: st
 def results(select, model: type[Demand] | type[Capability], query: Query | None, sort: str,
             page: int, per_page: int, newest=None):
     """One page of a filtered select of demands or capabilities: with a query, only the
-    records the engine finds for it, ranked (see ``apply``); without one, in the select's order."""
+    records the engine finds for it, ranked (see ``apply``); without one, in the select's order.
+
+    With a query the total counts the records that share a key with it straight from the
+    index's primary key; only the page itself sums the relevance (a broad key can be shared
+    by most records, and summing every posting's weight twice doubled the cost)."""
     from .demands import Page, paginate  # demands imports this module
 
-    if query is not None and query.text:
-        if query.empty:
-            return Page([], max(1, page), per_page, 0)
-        select = apply(select, model, query, sort, newest)
-    return paginate(select, page, per_page)
+    if query is None or not query.text:
+        return paginate(select, page, per_page)
+    page = max(1, page)
+    if query.empty:
+        return Page([], page, per_page, 0)
+    side = "d" if model is Demand else "c"
+    found = sa.select(MatchKey.record_id).where(MatchKey.side == side, MatchKey.key.in_(list(query.keys)))
+    counted = select.where(model.id.in_(found)).order_by(None).subquery()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted))
+    ranked = apply(select, model, query, sort, newest)
+    items = db.session.scalars(ranked.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), page, per_page, total or 0)
 
 
 def extras(query: Query | None, page) -> dict:
