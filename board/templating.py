@@ -66,6 +66,26 @@ def theme_name(code: str) -> str:
     return i18n.loc(theme, "name") if theme else code
 
 
+def reason_words() -> dict:
+    """What the match reasons macro writes on every line, in the UI language: the field labels
+    and the list separator, translated once per request and language (not once per line)."""
+    lang = i18n.lang()
+    cache = g.get("_reason_words") if has_request_context() else None
+    if cache is None or cache["lang"] != lang:
+        cache = {"lang": lang, "sep": Markup(escape(i18n.list_separator())),  # nosec B704 (escaped)
+                 "fields": {k: str(v) for k, v in i18n.FIELD_LABELS.items()}}
+        if has_request_context():
+            g._reason_words = cache
+    return cache
+
+
+def field_list(fields, words: dict) -> Markup:
+    """Field names as their labels, listed in the UI language (``words`` from ``reason_words``);
+    the same text as ``fields|map('field_label')|join_list``."""
+    labels = words["fields"]
+    return words["sep"].join(escape(str(labels.get(f, f))) for f in fields)
+
+
 def join_list(items) -> str:
     """Items joined the way the page's language lists them: "A、B" in Chinese, "A, B" in English."""
     return i18n.join_list(items)
@@ -134,6 +154,7 @@ def init_app(app: Flask) -> None:
         theme_name=theme_name,
         segment_name=segment_name,
         join_list=join_list,
+        field_list=field_list,
         provenance=i18n.provenance_label,
         staff_tab=staff_tab,
         form_field_label=form_field_label,
@@ -144,6 +165,7 @@ def init_app(app: Flask) -> None:
         loc=i18n.loc,
         current_lang=i18n.lang,
         list_separator=i18n.list_separator,
+        reason_words=reason_words,
         page_url=page_url,
         match_terms=match_terms,
         Role=Role,
