@@ -57,7 +57,8 @@ def test_bench_http_serves_drives_each_page_and_stops_its_server(tmp_path):
     pages = {p["page"]: p for p in data["pages"]}
     assert list(pages)[0] == "health endpoint (ceiling)"
     for name in ("board: filter and search word", "demand page with its matches (staff)",
-                 "supplier's matching page", "staff review queue", "staff dashboard"):
+                 "supplier's matching page", "staff review queue", "staff dashboard",
+                 "directory: search word (company)"):
         assert pages[name]["requests"] > 0 and pages[name]["errors"] == 0, pages[name]
         assert pages[name]["p99_ms"] >= pages[name]["p50_ms"]
     assert data["worker_memory_mb"]["largest_worker"] > 0

@@ -204,6 +204,8 @@ def run(capabilities: int = 10_000, demands: int = 1_000, clients: int = 32, sec
                 ("supplier's matching page", "/supplier/", users["supplier"]),
                 ("staff review queue", "/admin/matches", users["staff"]),
                 ("staff dashboard", "/admin/", users["staff"]),
+                ("directory: search word (company)", "/directory?q=" + urllib.parse.quote("车门"),
+                 users["company"]),
             ]
             results = []
             for name, path, email in pages:
