@@ -854,8 +854,9 @@ MAY_SEE = {
 }
 
 
-# The one write a GET makes on purpose: the poster's page marks its replies opened (from then
-# on their senders cannot change them; services.replies.mark_opened).
+# The one write a GET makes on purpose: the poster's demand page and a reply's conversation,
+# opened by the poster's organisation, mark the reply opened (from then on its sender cannot
+# change it; services.replies.mark_opened).
 GET_WRITES = {("reply", "opened_at")}
 
 
