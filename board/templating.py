@@ -72,7 +72,8 @@ def reason_words() -> dict:
     lang = i18n.lang()
     cache = g.get("_reason_words") if has_request_context() else None
     if cache is None or cache["lang"] != lang:
-        cache = {"lang": lang, "sep": Markup(escape(i18n.list_separator())),  # nosec B704 (escaped)
+        # The separator is escaped before it is marked safe.
+        cache = {"lang": lang, "sep": Markup(escape(i18n.list_separator())),  # nosec B704
                  "fields": {k: str(v) for k, v in i18n.FIELD_LABELS.items()}}
         if has_request_context():
             g._reason_words = cache
