@@ -11,10 +11,7 @@ once the change has committed."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import secrets
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -91,20 +88,7 @@ def reencode(data: bytes) -> bytes:
 def store(file_storage) -> str:
     """Check, re-encode and keep an uploaded logo; returns its generated key."""
     data = uploads._read_limited(file_storage.stream, max_bytes())
-    png = reencode(data)
-    where = folder()
-    where.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(16) + ".png"
-    fd, tmp = tempfile.mkstemp(dir=where, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(png)
-        os.replace(tmp, where / key)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    uploads._pending()["new"].append(where / key)
-    return key
+    return uploads.keep(folder(), reencode(data), ".png")
 
 
 def discard(key: str | None) -> None:

@@ -95,14 +95,11 @@ def check_pdf(data: bytes, field: str = "attachment") -> None:
         raise Invalid(_l("Attach a PDF file: this file is not a PDF."), field)
 
 
-def store(file_storage, field: str = "attachment") -> Stored:
-    """Check an uploaded file and keep it under a generated name (removed again if the
-    transaction does not commit)."""
-    data = _read_limited(file_storage.stream, max_bytes())
-    check_pdf(data, field)
-    folder = upload_dir()
+def keep(folder: Path, data: bytes, suffix: str) -> str:
+    """Write ``data`` whole (or not at all) into ``folder`` under a generated name; the file is
+    removed again if the transaction does not commit. Returns the name."""
     folder.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(16) + ".pdf"
+    key = secrets.token_hex(16) + suffix
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -112,6 +109,15 @@ def store(file_storage, field: str = "attachment") -> Stored:
         Path(tmp).unlink(missing_ok=True)
         raise
     _pending()["new"].append(folder / key)
+    return key
+
+
+def store(file_storage, field: str = "attachment") -> Stored:
+    """Check an uploaded file and keep it under a generated name (removed again if the
+    transaction does not commit)."""
+    data = _read_limited(file_storage.stream, max_bytes())
+    check_pdf(data, field)
+    key = keep(upload_dir(), data, ".pdf")
     return Stored(key=key, name=clean_name(getattr(file_storage, "filename", "")), size=len(data))
 
 
