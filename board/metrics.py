@@ -104,7 +104,7 @@ class BoardCollector:
 
     def collect(self):
         from . import health
-        from .models import MailStatus, Match, MatchKey, OutboundMail
+        from .models import IndexRebuild, MailStatus, Match, MatchKey, OutboundMail
 
         up = GaugeMetricFamily("board_database_up", "1 when the database answered the scrape's queries.")
         try:
@@ -118,6 +118,10 @@ class BoardCollector:
                 )
             ) or 0
             computed = db.session.scalar(sa.select(sa.func.max(Match.computed_at)))
+            rebuild = db.session.execute(
+                sa.select(IndexRebuild.finished_at, IndexRebuild.seconds)
+                .order_by(IndexRebuild.finished_at.desc(), IndexRebuild.id.desc()).limit(1)
+            ).first()
         except Exception:
             db.session.rollback()
             up.add_metric([], 0)
@@ -143,6 +147,16 @@ class BoardCollector:
             "board_matching_last_computed_timestamp_seconds",
             "When stored matches were last computed (a rebuild or a record's rescoring), Unix time.",
             value=computed.timestamp() if computed else 0,
+        )
+        yield GaugeMetricFamily(
+            "board_matching_last_rebuild_timestamp_seconds",
+            "When the last full rebuild of the index and of every demand's matches finished, "
+            "Unix time (0: never).",
+            value=rebuild.finished_at.timestamp() if rebuild else 0,
+        )
+        yield GaugeMetricFamily(
+            "board_matching_last_rebuild_duration_seconds",
+            "How long the last full rebuild took.", value=rebuild.seconds if rebuild else 0,
         )
         stats = health.job_stats()
         if stats is not None:

@@ -782,6 +782,19 @@ class MatchKey(db.Model):
     __table_args__ = (sa.Index("ix_match_key_record", "side", "record_id"),)
 
 
+class IndexRebuild(db.Model):
+    """One full rebuild of the matching index and of every active demand's matches."""
+
+    __tablename__ = "index_rebuild"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    seconds: Mapped[float] = mapped_column(sa.Float)
+    demands: Mapped[int] = mapped_column()
+    capabilities: Mapped[int] = mapped_column()
+    lexicon_version: Mapped[str] = mapped_column(sa.String(80))
+
+
 class Outcome(db.Model):
     """A meeting held or an agreement signed between two organisations."""
 

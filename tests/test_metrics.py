@@ -98,12 +98,19 @@ def test_mail_and_the_matching_index_are_read_from_the_database(app, make):
     company, supplier = make.user("company"), make.user("supplier")
     make.demand(company)
     make.capability(supplier)
+    # Saving records rescores them, which is not a rebuild.
+    saved = scrape(app.test_client())
+    assert value(saved, "board_matching_last_computed_timestamp_seconds") > time.time() - 3600
+    assert value(saved, "board_matching_last_rebuild_timestamp_seconds") == 0
+    before = time.time()
     with app.app_context():  # the full rebuild (flask rematch)
         from board.services import matches
 
         matches.rematch_all()
         db.session.commit()
     found = scrape(app.test_client())
+    assert before - 1 <= value(found, "board_matching_last_rebuild_timestamp_seconds") <= time.time() + 1
+    assert value(found, "board_matching_last_rebuild_duration_seconds") > 0
     assert value(found, "board_mail_messages", status="sent") == 2
     assert value(found, "board_mail_messages", status="failed") == 1
     assert value(found, "board_database_up") == 1

@@ -3,6 +3,7 @@ against the other side; ``rematch_all`` recomputes everything."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
@@ -12,7 +13,9 @@ from sqlalchemy.orm import selectinload, undefer
 
 from ..extensions import db
 from ..matching import Analysis, Engine, query_keys
-from ..models import Capability, Demand, DemandStatus, Match, MatchKey, MatchStatus, utcnow
+from ..models import (
+    Capability, Demand, DemandStatus, IndexRebuild, Match, MatchKey, MatchStatus, utcnow,
+)
 from . import announce, audit, rights
 from .errors import Invalid, NotFound
 from .matcher import get_engine, to_doc
@@ -352,6 +355,7 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     max-score search; the matches are written with a few batched statements (a pair that
     stays keeps its row, so links to it hold)."""
     progress = progress or (lambda it: it)
+    started = time.perf_counter()
     engine = get_engine()
     top_k, threshold = settings()
     db.session.flush()  # the statements below bypass the unit of work
@@ -432,6 +436,8 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
 
     for org in db.session.scalars(sa.select(Organization)):
         directory.reindex(org)
+    db.session.add(IndexRebuild(seconds=time.perf_counter() - started, demands=len(demands),
+                                capabilities=caps, lexicon_version=engine.version[:80]))
     return {"capabilities": caps, "demands": len(demands)}
 
 
