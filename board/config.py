@@ -171,6 +171,8 @@ def load(overrides: dict | None = None) -> dict:
         #: Hours a password-reset link stays valid; an e-mail change link lasts EMAIL_CHANGE_HOURS.
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 2),
         "EMAIL_CHANGE_HOURS": _int("EMAIL_CHANGE_HOURS", 24),
+        #: Hours the link that confirms a new account's address stays valid.
+        "ADDRESS_CHECK_HOURS": _int("ADDRESS_CHECK_HOURS", 72),
         #: Proxies whose X-Forwarded-* headers are believed (see board/net.py); none by default.
         "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", ""),
         #: Logs (board/logs.py): json, logfmt or text (default: json in production, else text).

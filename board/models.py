@@ -153,6 +153,7 @@ class MailStatus(StrEnum):
 class TokenPurpose(StrEnum):
     PASSWORD_RESET = "password_reset"  # nosec B105  # a token purpose's name, not a password
     EMAIL_CHANGE = "email_change"
+    ADDRESS_CHECK = "address_check"  # a new account's address, before its first sign-in
 
 
 class Organization(db.Model):
@@ -219,6 +220,9 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the owner proved the address through a mailed link. Accounts made by staff, the
+    #: seed or the CLI count as confirmed; one made by sign-up signs in only once it is.
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: Notice kinds the user does not want by e-mail (they still appear in the app).
     email_muted: Mapped[list | None] = mapped_column(JSONText)
     #: Gather a day's notices into one e-mail instead of one e-mail each.

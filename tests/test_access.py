@@ -57,6 +57,8 @@ EXPECTED = {
     ("auth.reset_password", "POST"):         "404 | 404 | 404 | 404 | 404",
     ("auth.confirm_email", "GET"):           "404 | 404 | 404 | 404 | 404",
     ("auth.confirm_email", "POST"):          "404 | 404 | 404 | 404 | 404",
+    ("auth.confirm_address", "GET"):         "404 | 404 | 404 | 404 | 404",
+    ("auth.confirm_address", "POST"):        "404 | 404 | 404 | 404 | 404",
     ("auth.change_password", "GET"):         "login | 200 | 200 | 200 | 200",
     ("auth.change_password", "POST"):        "login | 422 | 422 | 422 | 422",
     ("auth.change_email", "GET"):            "login | 200 | 200 | 200 | 200",

@@ -16,7 +16,8 @@ from board.services import accounts
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, Factory
 
-LINK = re.compile(r"https?://[^/\s]+(/(?:password/reset|account/email/confirm)/[A-Za-z0-9_-]+)")
+LINK = re.compile(
+    r"https?://[^/\s]+(/(?:password/reset|account/email/confirm|account/confirm)/[A-Za-z0-9_-]+)")
 NEW_PASSWORD = "  a new pass phrase "  # kept exactly as typed, spaces included
 
 
@@ -436,3 +437,61 @@ def test_account_forms_need_the_csrf_token(csrf_app):
     assert client.post(path, data=form).status_code == 400
     token = csrf_token_from(text(client.get(path)))
     assert client.post(path, data=dict(form, csrf_token=token)).status_code == 302
+
+
+# -- a new account's address ---------------------------------------------------------------
+SIGN_UP = {"role": "company", "organization": "某新注册机构", "organization_kind": "enterprise",
+           "display_name": "新用户", "email": "fresh@example.com", "password": "a fresh passphrase",
+           "confirm": "a fresh passphrase"}
+
+
+def sign_in_status(app, email="fresh@example.com", password="a fresh passphrase") -> int:
+    return app.test_client().post("/login", data={"email": email, "password": password}).status_code
+
+
+def test_a_signed_up_account_signs_in_only_after_its_link_is_pressed(app):
+    assert app.test_client().post("/signup", data=SIGN_UP).status_code == 302
+    (mail,) = mails(app, kind="confirm_address")
+    assert mail["to_email"] == "fresh@example.com" and "72" in mail["body_text"]
+    path = link_in(mail)
+    assert sign_in_status(app) == 422
+    page = app.test_client().get(path)
+    assert page.status_code == 200 and "确认邮箱地址" in text(page)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert sign_in_status(app) == 422  # opening the page (a mail scanner) confirms nothing
+    done = app.test_client().post(path)
+    assert done.status_code == 302 and done.headers["Location"] == "/login"
+    assert sign_in_status(app) == 302
+    assert app.test_client().post(path).status_code == 410  # single use
+    assert app.test_client().get("/account/confirm/not-a-token").status_code == 404
+
+
+def test_a_confirmation_link_expires_and_a_password_reset_confirms_instead(app):
+    app.test_client().post("/signup", data=SIGN_UP)
+    path = link_in(mails(app, kind="confirm_address")[0])
+    with app.app_context():
+        db.session.execute(sa.update(AccountToken).values(
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        db.session.commit()
+    gone = app.test_client().post(path)
+    assert gone.status_code == 410 and "/password/forgot" in text(gone)
+    assert sign_in_status(app) == 422
+    request_reset(app.test_client(), "fresh@example.com")
+    reset = link_in(mails(app, kind="password_reset")[0])
+    app.test_client().post(reset, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert sign_in_status(app, password=NEW_PASSWORD) == 302
+
+
+def test_signing_up_again_with_an_unconfirmed_address_sends_a_new_link(app):
+    app.test_client().post("/signup", data=SIGN_UP)
+    again = dict(SIGN_UP, organization="另一个名称", password="another passphrase",
+                 confirm="another passphrase")
+    assert app.test_client().post("/signup", data=again).status_code == 302
+    first, second = (link_in(m) for m in mails(app, kind="confirm_address"))
+    assert app.test_client().post(first).status_code == 410  # the newer link replaced it
+    assert app.test_client().post(second).status_code == 302
+    # Nothing of the second attempt was kept: the first password signs in.
+    assert sign_in_status(app, password="another passphrase") == 422
+    assert sign_in_status(app) == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1

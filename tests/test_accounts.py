@@ -6,6 +6,14 @@ from board.services import accounts
 from tests.factories import PASSWORD
 
 
+def confirm_address(client, app, email: str) -> None:
+    """Follow the confirmation link mailed to ``email`` and press its button."""
+    from tests.test_account_recovery import link_in, mails
+
+    path = link_in(mails(app, to_email=email, kind="confirm_address")[-1])
+    assert client.post(path).status_code == 302
+
+
 def signup_data(**kw):
     data = {
         "role": "supplier",
@@ -28,6 +36,10 @@ def test_sign_up_creates_user_and_organisation_then_sign_in(client, app):
         user = accounts.find_user("LI@example.com ")
         assert user.role == Role.SUPPLIER
         assert user.organization.name == "北京某轨道科技有限公司"
+    # The account signs in once the link mailed to the address is followed.
+    resp = client.post("/login", data={"email": "li@example.com", "password": "longenough1"})
+    assert resp.status_code == 422
+    confirm_address(client, app, "li@example.com")
     resp = client.post("/login", data={"email": "li@example.com", "password": "longenough1"})
     assert resp.headers["Location"].endswith("/supplier/")
     assert client.get("/supplier/").status_code == 200

@@ -46,6 +46,44 @@ def test_migrations_build_the_schema_the_models_describe(make_app, backend, tmp_
             admin.dispose()
 
 
+def test_accounts_of_a_running_board_still_sign_in_after_the_address_check_upgrade(
+        make_app, backend, tmp_path):
+    """0009 asks sign-ups to confirm their address; accounts made before it were never asked."""
+    if backend["name"] == "postgresql":
+        schema = backend["schema"] + "_up"
+        url = backend["url"].replace(backend["schema"], schema)
+        admin = sa.create_engine(backend["url"])
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    else:
+        url = f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
+    from flask_migrate import upgrade
+    from werkzeug.security import generate_password_hash
+
+    from board import create_app
+    from board.services import accounts
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
+    try:
+        with app.app_context():
+            upgrade(revision="0008")
+            db.session.execute(sa.text(
+                "INSERT INTO user_account (email, password_hash, display_name, role, active, "
+                "is_demo, created_at, email_digest) VALUES ('old@example.com', :h, 'old', "
+                "'staff', :t, :f, CURRENT_TIMESTAMP, :f)"),
+                {"h": generate_password_hash("an old passphrase"), "t": True, "f": False})
+            db.session.commit()
+            upgrade()
+            assert accounts.authenticate("old@example.com", "an old passphrase", False)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if backend["name"] == "postgresql":
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
 def test_sqlite_connections_get_foreign_keys_wal_and_busy_timeout(ctx, backend):
     if backend["name"] != "sqlite":
         pytest.skip("SQLite settings")

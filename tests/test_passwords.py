@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from board import create_app
 from board.extensions import db
-from board.models import OutboundMail, Role, TokenPurpose, User
+from board.models import OutboundMail, Role, TokenPurpose, User, utcnow
 from board.services import accounts, passwords, tokens
 from board.services.errors import Invalid
 from tests.factories import PASSWORD
@@ -53,6 +53,9 @@ def test_passwords_from_8_to_128_characters_are_kept_exactly_as_typed(app, clien
     assert len(PASSPHRASE) == 128
     assert signup(client, password="short7!").status_code == 422
     assert signup(client, password=PASSPHRASE).status_code == 302
+    from tests.test_accounts import confirm_address
+
+    confirm_address(client, app, "li@example.com")
     assert client.post("/login", data={"email": "li@example.com",
                                        "password": PASSPHRASE.strip()}).status_code == 422
     assert client.post("/login", data={"email": "li@example.com",
@@ -102,7 +105,8 @@ def test_new_hashes_are_scrypt_and_older_hashes_still_work(make_app):
         user = accounts.create_user(email="a@example.com", password=PASSWORD, role=Role.STAFF,
                                     display_name="a")
         assert user.password_hash.startswith("scrypt:")
-        old = User(email="b@example.com", display_name="b", role=Role.STAFF)
+        old = User(email="b@example.com", display_name="b", role=Role.STAFF,
+                   email_confirmed_at=utcnow())
         old.set_password(PASSWORD, "pbkdf2:sha256:600000")
         db.session.add(old)
         db.session.commit()
@@ -137,11 +141,18 @@ def test_sign_up_answers_alike_for_new_and_known_addresses(app, make):
         told = mails["known@example.com"]
         assert told.kind == "signup_attempt" and told.user_id == owner.id
         assert "已有账号" in told.body_text and "/password/forgot" in told.body_text
-        assert mails["new@example.com"].kind == "welcome"
+        assert mails["new@example.com"].kind == "confirm_address"
         assert accounts.find_user("new@example.com").organization.name == "乙机构"
-    # The known address's owner still signs in with their own password only.
-    assert known.post("/login", data={"email": "known@example.com",
-                                      "password": "a-long-passphrase"}).status_code == 422
+    # Signing in with the password just chosen says nothing either: the known address's
+    # owner keeps their own password, and the new account waits for its link.
+    tried = [c.post("/login", data={"email": email, "password": "a-long-passphrase"})
+             for c, email in ((known, "known@example.com"), (fresh, "new@example.com"))]
+    assert [r.status_code for r in tried] == [422, 422]
+    shown = [r.get_data(as_text=True).replace(e, "X") for r, e in
+             zip(tried, ("known@example.com", "new@example.com"), strict=True)]
+    assert "邮箱或密码不正确" in shown[0]
+    assert re.sub(r'name="csrf[-_]token"[^>]*>', "", shown[0]) == re.sub(
+        r'name="csrf[-_]token"[^>]*>', "", shown[1])
 
 
 def test_sign_up_with_a_known_address_in_english_mails_the_owner_in_their_language(app, make):
@@ -157,9 +168,10 @@ def test_sign_up_with_a_known_address_in_english_mails_the_owner_in_their_langua
         assert "nothing was created" in mail.body_text
 
 
-def test_a_new_member_is_welcomed_in_the_language_they_signed_up_in(app):
+def test_a_new_member_is_asked_to_confirm_in_the_language_they_signed_up_in(app):
     assert signup(app.test_client(), email="new@example.com", lang="en").status_code == 302
     with app.app_context():
         mail = db.session.scalars(sa.select(OutboundMail)).one()
-        assert mail.kind == "welcome" and mail.lang == "en" and "account on the board is ready" in mail.body_text
+        assert mail.kind == "confirm_address" and mail.lang == "en"
+        assert "confirm that the address is yours" in mail.body_text
         assert accounts.find_user("new@example.com").locale == "en"

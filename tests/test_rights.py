@@ -126,6 +126,9 @@ def test_a_firm_on_both_sides_posts_and_offers_with_one_account(app, client):
         "display_name": "赵工", "email": "both@example.com", "password": "a-long-passphrase",
         "confirm": "a-long-passphrase"})
     assert resp.status_code == 302
+    from tests.test_accounts import confirm_address
+
+    confirm_address(client, app, "both@example.com")
     client.post("/login", data={"email": "both@example.com", "password": "a-long-passphrase"})
     assert client.get("/company/").status_code == 200
     page = client.get("/supplier/").get_data(as_text=True)

@@ -267,6 +267,7 @@ EXPECTED = {
     ("auth.change_password", "-"):            "login   200     200     200     200     200     200     200     200     200",
     ("auth.change_email", "-"):               "login   200     200     200     200     200     200     200     200     200",
     ("auth.confirm_email", "bad_token"):      "404     404     404     404     404     404     404     404     404     404",
+    ("auth.confirm_address", "bad_token"):    "404     404     404     404     404     404     404     404     404     404",
 
     # The directory. Profiles: org_a and org_s public, org_b for members, org_c and org_d for
     # staff (the firms behind the anonymous demands: nobody else learns they are on the board).

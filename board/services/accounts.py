@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -52,14 +53,20 @@ def sign_up(
     organization_name: str,
     organization_kind: OrgKind = OrgKind.ENTERPRISE,
     website: str | None = None,
+    confirm_link_for: Callable[[str], str],
     links: dict | None = None,
     lang: str | None = None,
 ) -> User | None:
     """A company or supplier member with a new organisation of their own, who is mailed a
-    welcome. When the address already has an account nothing is created and its owner is
-    mailed instead (None is returned): the caller answers both alike, so sign-up never says
-    which addresses have accounts. ``links`` holds the absolute sign-in and reset links;
-    ``lang`` is the language the new member signed up in (kept on the account)."""
+    link that confirms the address; the account signs in once it is opened. When the
+    address already has an account nothing is created and its owner is mailed instead (a
+    new confirmation link if it never confirmed; None is returned): the caller answers both
+    alike, and sign-in refuses an unconfirmed account exactly as a wrong password, so
+    neither says which addresses have accounts. ``links`` holds the absolute sign-in and
+    reset links, ``confirm_link_for`` makes the confirmation link of a token; ``lang`` is
+    the language the new member signed up in (kept on the account)."""
+    from . import tokens
+
     if role not in MEMBER_ROLES:
         raise Invalid(_l("Choose whether you post demands, offer capabilities or both."), "role")
     check_email(email)
@@ -76,8 +83,11 @@ def sign_up(
     owner = find_user(email)
     if owner is not None:
         generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])  # same time
-        _mail_account(owner, "signup_attempt", _l("Someone tried to sign up with your address"),
-                      owner.email, links)
+        if owner.email_confirmed_at is None:
+            tokens.send_address_check(owner, confirm_link_for)
+        else:
+            _mail_account(owner, "signup_attempt",
+                          _l("Someone tried to sign up with your address"), owner.email, links)
         return None
     org = Organization(
         name=organization_name.strip(), kind=organization_kind, website=website or None
@@ -92,7 +102,7 @@ def sign_up(
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add_all([org, user])
     db.session.flush()
-    _mail_account(user, "welcome", _l("Your account is ready"), user.email, links)
+    tokens.send_address_check(user, confirm_link_for)
     return user
 
 
@@ -130,6 +140,7 @@ def create_user(
         role=role,
         organization=organization,
         is_demo=is_demo,
+        email_confirmed_at=utcnow(),  # made by staff, the seed or the CLI
     )
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
@@ -145,6 +156,8 @@ def authenticate(email: str, password: str, demo_mode: bool) -> User | None:
         check_password_hash(_dummy_hash(), password)
         return None
     if not user.check_password(password) or not user.active:
+        return None
+    if user.email_confirmed_at is None:  # answered as a wrong password: see sign_up
         return None
     if user.is_demo and not demo_mode:
         return None

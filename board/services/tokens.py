@@ -1,4 +1,5 @@
-"""Links sent by e-mail: password reset and the change of an account's e-mail address.
+"""Links sent by e-mail: password reset, the change of an account's e-mail address and the
+confirmation of a new account's address.
 
 A link carries a random token; only its SHA-256 hash is stored (``account_token``). A token
 is used once, expires, and asking again voids the older unused ones of the same purpose.
@@ -27,6 +28,7 @@ from .errors import Invalid, ServiceError
 HOURS_SETTING = {
     TokenPurpose.PASSWORD_RESET: "PASSWORD_RESET_HOURS",
     TokenPurpose.EMAIL_CHANGE: "EMAIL_CHANGE_HOURS",
+    TokenPurpose.ADDRESS_CHECK: "ADDRESS_CHECK_HOURS",
 }
 #: One reset e-mail per account in this time, however often the form is sent.
 RESEND_AFTER = dt.timedelta(minutes=1)
@@ -179,6 +181,8 @@ def reset_password(raw: str, password: str) -> User:
     consume(token)
     user = token.user
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+    if user.email_confirmed_at is None:  # the reset link reached the address too
+        user.email_confirmed_at = utcnow()
     invalidate(user)
     accounts.end_all_sessions(user)
     db.session.flush()
@@ -238,5 +242,31 @@ def confirm_email_change(raw: str, current_session: str | None = None) -> User:
     user.email = new
     invalidate(user)  # a reset link mailed to the old address must not work any more
     accounts.end_other_sessions(user, current_session)
+    db.session.flush()
+    return user
+
+
+# -- confirming a new account's address -------------------------------------------------
+def send_address_check(user: User, link_for: Callable[[str], str]) -> None:
+    """Mail the link that confirms a signed-up account's address (voiding older ones)."""
+    raw = issue(user, TokenPurpose.ADDRESS_CHECK)
+    lang = notices.user_lang(user)
+    with force_locale(lang):
+        subject = _("Confirm your e-mail address")
+    notices.queue_mail(
+        to=user.email, user=user, kind="confirm_address", lang=lang, subject=subject,
+        template="confirm_address", link=link_for(raw), email=user.email,
+        hours=lifetime(TokenPurpose.ADDRESS_CHECK),
+    )
+    db.session.flush()
+
+
+def confirm_address(raw: str) -> User:
+    """The owner opened the link: the account may sign in from now on."""
+    token = valid(raw, TokenPurpose.ADDRESS_CHECK)
+    consume(token)
+    user = token.user
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
     db.session.flush()
     return user

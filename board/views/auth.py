@@ -79,6 +79,7 @@ def signup():
                 organization_name=form.organization.data,
                 organization_kind=OrgKind(form.organization_kind.data),
                 links=links,
+                confirm_link_for=lambda token: _mail_link("auth.confirm_address", token),
                 lang=i18n.lang(),
             )
             commit()
@@ -101,8 +102,10 @@ def _signed_up(email: str):
     flash(
         _(
             "Thank you. We have sent a message to %(email)s. If this address had no account "
-            "yet, your account is ready: sign in with it and the password you chose.",
+            "yet, open the link in it within %(hours)d hours to confirm the address; then "
+            "sign in with it and the password you chose.",
             email=accounts.normalise_email(email),
+            hours=tokens.lifetime(TokenPurpose.ADDRESS_CHECK),
         ),
         "success",
     )
@@ -133,7 +136,9 @@ def login():
             form.email.data, form.password.data, current_app.config["BOARD_DEMO"]
         )
         if user is None:
-            form.form_errors.append(_("E-mail or password is not correct."))
+            form.form_errors.append(_(
+                "E-mail or password is not correct. A new account signs in once its address "
+                "is confirmed through the link we e-mailed at sign-up."))
         else:
             throttle.clear("login-account", account)
             throttle.release("login-address", here)
@@ -350,3 +355,24 @@ def confirm_email(token: str):
         409 if problem else 200,
         NO_STORE,
     )
+
+
+@bp.route("/account/confirm/<token>", methods=["GET", "POST"])
+def confirm_address(token: str):
+    """A new account's address: confirmed on the button (mail scanners that open links
+    confirm nothing), then the owner signs in."""
+    _row, state = tokens.lookup(token, TokenPurpose.ADDRESS_CHECK)
+    if state != tokens.LinkState.VALID:
+        return _link_invalid(state, TokenPurpose.ADDRESS_CHECK)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            tokens.confirm_address(token)
+            commit()
+        except tokens.LinkInvalid as exc:
+            db.session.rollback()
+            return _link_invalid(exc.state, TokenPurpose.ADDRESS_CHECK)
+        flash(_("Your e-mail address is confirmed. Sign in with it and your password."),
+              "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/confirm_address.html", form=form), 200, NO_STORE

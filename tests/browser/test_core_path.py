@@ -14,7 +14,7 @@ from board.services import accounts
 pytestmark = pytest.mark.browser
 
 
-def sign_up(page, base, role, org, name, email):
+def sign_up(page, base, role, org, name, email, app):
     page.goto(f"{base}/signup")
     page.check(f"input[name=role][value={role}]")
     page.fill("input[name=organization]", org)
@@ -25,7 +25,17 @@ def sign_up(page, base, role, org, name, email):
     page.get_by_role("button", name="创建账号").click()
     # Sign-up answers alike for any address (no account is revealed); then one signs in.
     expect(page.locator(".flash-success")).to_contain_text("我们已向")
+    # The link mailed to the address confirms it; then one signs in.
+    page.goto(base + confirmation_path(app, email))
+    page.get_by_role("button", name="确认地址").click()
+    expect(page.locator(".flash-success")).to_contain_text("邮箱地址已确认")
     sign_in(page, base, email)
+
+
+def confirmation_path(app, email):
+    from tests.test_account_recovery import link_in, mails
+
+    return link_in(mails(app, to_email=email, kind="confirm_address")[-1])
 
 
 def sign_in(page, base, email, password="secret-pass-1"):
@@ -47,7 +57,7 @@ def test_core_path_in_chinese_then_english(live, page, tmp_path):
         db.session.commit()
 
     # A company posts a demand; the board suggests a segment while it types.
-    sign_up(page, base, "company", "某城轨运营公司", "张经理", "zhang@example.com")
+    sign_up(page, base, "company", "某城轨运营公司", "张经理", "zhang@example.com", app)
     expect(page.get_by_role("heading", name="我的需求")).to_be_visible()
     page.get_by_role("link", name="发布需求").first.click()
     page.fill("input[name=title]", "既有线站台门改造")
@@ -72,7 +82,7 @@ def test_core_path_in_chinese_then_english(live, page, tmp_path):
     expect(page.get_by_role("link", name="既有线站台门改造")).to_be_visible()  # on the public board
 
     # A supplier registers a matching capability (in English), finds the demand and replies.
-    sign_up(page, base, "supplier", "Metro Doors Ltd", "Wang", "wang@example.com")
+    sign_up(page, base, "supplier", "Metro Doors Ltd", "Wang", "wang@example.com", app)
     expect(page.locator(".empty")).to_be_visible()
     page.get_by_role("link", name="添加能力").first.click()
     page.fill("input[name=title]", "Platform screen doors: retrofit and maintenance")

@@ -268,8 +268,48 @@ def test_sign_up_answers_alike_for_known_and_new_addresses(world):
         follow = c.get(resp.location)
         flash = re.sub(re.escape(email), "EMAIL", " ".join(re.findall(
             r'class="flash[^"]*"[^>]*>(.*?)</', follow.text, re.S)))
-        answers.append((resp.status, resp.location, flash))
+        # Then the prober tries the password it chose: a new account waits for its link, a
+        # known one keeps its owner's password; both are refused alike.
+        tried = world.client().sign_in(email, "correct horse battery staple")
+        errors = re.findall(r'<div class="form-errors"[^>]*>(.*?)</div>', tried.text, re.S)
+        answers.append((resp.status, resp.location, flash, tried.status, errors))
     assert answers[0] == answers[1], answers
+    assert answers[0][3] == 422 and answers[0][4]
+
+
+def _session_row(world, email: str, **values) -> None:
+    """Move the newest login session of ``email`` back in time, as if the time had passed."""
+    from board.models import LoginSession
+
+    with world.app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        row = db.session.scalar(sa.select(LoginSession).where(LoginSession.user_id == user.id)
+                                .order_by(LoginSession.id.desc()).limit(1))
+        for k, v in values.items():
+            setattr(row, k, v)
+        db.session.commit()
+
+
+def test_a_session_ends_after_the_idle_time_and_after_its_lifetime(world):
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    email = world.users["supplier"].email
+    c = world.signed_in("supplier")
+    # Idle for 29 minutes of the default 30: still signed in (and the visit counts).
+    _session_row(world, email, last_seen_at=now - dt.timedelta(minutes=29))
+    assert c.get("/supplier/").status == 200
+    # Idle for 31 minutes: signed out, and the cookie stays useless afterwards.
+    _session_row(world, email, last_seen_at=now - dt.timedelta(minutes=31))
+    resp = c.get("/supplier/")
+    assert resp.status == 302 and "/login" in resp.location
+    assert c.get("/supplier/").status == 302
+    # Active all along, but signed in 12 hours and a minute ago: the lifetime is over.
+    c = world.signed_in("supplier")
+    _session_row(world, email, created_at=now - dt.timedelta(hours=12, minutes=1),
+                 last_seen_at=now)
+    resp = c.get("/supplier/")
+    assert resp.status == 302 and "/login" in resp.location
 
 
 def test_common_passwords_are_refused(world):

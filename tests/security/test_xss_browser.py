@@ -70,6 +70,10 @@ def sign_up(world, role: str, tag: str, p: Payloads) -> Client:
     c = world.client()
     p.fill(c, "/signup", "/signup", tag, "email", role=role,
            email=f"{tag}@example.com", password="a long passphrase 9", confirm="a long passphrase 9")
+    from tests.test_account_recovery import link_in, mails
+
+    link = c.get(link_in(mails(world.app, to_email=f"{tag}@example.com")[-1]))
+    assert c.submit(link, link.form("/account/confirm")).status == 302
     assert c.sign_in(f"{tag}@example.com", "a long passphrase 9").status == 302
     assert c.get("/account/settings").status == 200, f"{tag} is not signed in"
     return c
