@@ -14,7 +14,14 @@ from sqlalchemy.orm import selectinload, undefer
 from ..extensions import db
 from ..matching import Analysis, Engine, query_keys
 from ..models import (
-    Capability, Demand, DemandStatus, IndexRebuild, Match, MatchKey, MatchStatus, utcnow,
+    Capability,
+    Demand,
+    DemandStatus,
+    IndexRebuild,
+    Match,
+    MatchKey,
+    MatchStatus,
+    utcnow,
 )
 from . import announce, audit, rights
 from .errors import Invalid, NotFound
