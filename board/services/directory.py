@@ -42,7 +42,7 @@ from ..models import (
     organization_theme,
     utcnow,
 )
-from . import audit, invitations, logos, organizations, rights, search
+from . import audit, idsets, invitations, logos, organizations, rights, search
 from .demands import Page
 from .errors import Forbidden, Invalid, NotFound
 from .matcher import get_engine
@@ -747,11 +747,11 @@ def find(user, f: Filters, page: int = 1, per_page: int = PER_PAGE) -> Result:
         rel = dict(db.session.execute(sa.select(scored.c.org, scored.c.relevance)).all()) if (
             scored is not None) else {}
         ids = list(db.session.scalars(sa.select(Organization.id).where(
-            *conds, Organization.id.in_(list(rel))))) if rel else []
+            *conds, idsets.among(Organization.id, rel)))) if rel else []
         if f.sort == "updated":
             order = dict(db.session.execute(
                 sa.select(Organization.id, Organization.profile_updated_at)
-                .where(Organization.id.in_(ids))).all()) if ids else {}
+                .where(idsets.among(Organization.id, ids))).all()) if ids else {}
             floor = dt.datetime.min.replace(tzinfo=dt.UTC)
             ids.sort(key=lambda i: (order.get(i) or floor, i), reverse=True)
         else:
@@ -780,18 +780,19 @@ def find(user, f: Filters, page: int = 1, per_page: int = PER_PAGE) -> Result:
 
 def _facets(in_ids, day: dt.date) -> dict[str, list[tuple[str, int]]]:
     """How many of the organisations listed (ids, or a select of them) have each filter value."""
-    if isinstance(in_ids, list) and not in_ids:
-        in_ids = [-1]
+
+    def listed(column):
+        return idsets.among(column, in_ids) if isinstance(in_ids, list) else column.in_(in_ids)
 
     def grouped(column, org_column, *where):
         return [(v, n) for v, n in db.session.execute(
             sa.select(column, sa.func.count(sa.distinct(org_column)))
-            .where(org_column.in_(in_ids), column.is_not(None), *where)
+            .where(listed(org_column), column.is_not(None), *where)
             .group_by(column).order_by(column)) if v]
 
     def count(*where):
         return db.session.scalar(sa.select(sa.func.count()).select_from(Organization)
-                                 .where(Organization.id.in_(in_ids), *where)) or 0
+                                 .where(listed(Organization.id), *where)) or 0
 
     return {
         "segment": grouped(organization_segment.c.segment_code, organization_segment.c.organization_id),
@@ -820,8 +821,9 @@ def _rows(user, orgs: list[Organization], query: search.Query | None, day: dt.da
         .where(Capability.organization_id.in_(ids)).group_by(Capability.organization_id)).all())
     order = [Capability.updated_at.desc(), Capability.id.desc()]
     base = sa.select(Capability.id, Capability.organization_id)
-    if query is not None and not query.empty:
-        caps = search.relevance(query, "c")
+    if query is not None and not query.empty:  # relevance of these organisations' records only
+        caps = search.relevance(query, "c", within=sa.select(Capability.id).where(
+            Capability.organization_id.in_(ids)))
         base = base.join(caps, caps.c.id == Capability.id)
         order = [caps.c.relevance.desc(), Capability.id.desc()]
     ranked = base.add_columns(

@@ -443,9 +443,25 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
 
     for org in db.session.scalars(sa.select(Organization)):
         directory.reindex(org)
+    _refresh_statistics()
     db.session.add(IndexRebuild(seconds=time.perf_counter() - started, demands=len(demands),
                                 capabilities=caps, lexicon_version=engine.version[:80]))
     return {"capabilities": caps, "demands": len(demands)}
+
+
+#: The tables a rebuild rewrites in bulk.
+_REBUILT = ("match_key", "organization_key", "match", "capability", "demand")
+
+
+def _refresh_statistics() -> None:
+    """Let the database's planner see the rewritten tables as they are now. Without table
+    statistics SQLite reads a search's postings through the index that sorts them by record
+    (every posting of the side) instead of the one that finds the query's keys: three times
+    slower at 10,000 capabilities. PostgreSQL's autovacuum would get there later."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(sa.text("ANALYZE"))
+    else:
+        db.session.execute(sa.text("ANALYZE " + ", ".join(_REBUILT)))
 
 
 def refresh_many(demands: list[Demand], capabilities: list[Capability]) -> None:

@@ -41,21 +41,24 @@ def parse(q: str) -> Query:
     return Query(q, engine.keys(a), concepts)
 
 
-def relevance(query: Query, side: str):
+def relevance(query: Query, side: str, within=None):
     """A subquery (id, relevance) of the records on one side ('d' or 'c') sharing a key with
-    the query; relevance adds up the weight each shared key has in both."""
+    the query (and among ``within``, a select of record ids, when given); relevance adds up
+    the weight each shared key has in both."""
     qweight = sa.case(
         {k: v for k, v in query.keys.items()}, value=MatchKey.key, else_=0.0
     )
-    return (
+    select = (
         sa.select(
             MatchKey.record_id.label("id"),
             sa.func.sum(MatchKey.weight * qweight).label("relevance"),
         )
         .where(MatchKey.side == side, MatchKey.key.in_(list(query.keys)))
         .group_by(MatchKey.record_id)
-        .subquery()
     )
+    if within is not None:
+        select = select.where(MatchKey.record_id.in_(within))
+    return select.subquery()
 
 
 def apply(select, model: type[Demand] | type[Capability], query: Query, sort: str, newest=None):
