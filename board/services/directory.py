@@ -264,14 +264,28 @@ def set_codes(org: Organization, segments, themes) -> None:
 
 def reindex(org: Organization) -> None:
     """File the profile's own text (names, description) under the engine's keys."""
-    engine = get_engine()
-    title = " ".join(x for x in (org.name, org.name_en) if x)
-    a = engine.analyze(Doc(id=f"org-{org.id}", title=title, description=org.description or ""))
-    db.session.execute(sa.delete(OrganizationKey).where(OrganizationKey.organization_id == org.id))
-    rows = [{"organization_id": org.id, "key": k[:160], "weight": w}
-            for k, w in engine.keys(a).items()]
-    if rows:
-        db.session.execute(sa.insert(OrganizationKey), rows)
+    reindex_many([org])
+
+
+def reindex_many(orgs, engine=None) -> None:
+    """``reindex`` for many organisations, with one engine and batched statements (a full
+    rebuild refiles every profile)."""
+    engine = engine or get_engine()
+    orgs = list(orgs)
+    for i in range(0, len(orgs), 500):
+        batch = orgs[i : i + 500]
+        db.session.execute(
+            sa.delete(OrganizationKey).where(OrganizationKey.organization_id.in_([o.id for o in batch])),
+            execution_options={"synchronize_session": False})
+        rows = []
+        for org in batch:
+            title = " ".join(x for x in (org.name, org.name_en) if x)
+            a = engine.analyze(Doc(id=f"org-{org.id}", title=title,
+                                   description=org.description or ""))
+            rows += [{"organization_id": org.id, "key": k[:160], "weight": w}
+                     for k, w in engine.keys(a).items()]
+        if rows:
+            db.session.execute(sa.insert(OrganizationKey), rows)
 
 
 # -- credentials and references -------------------------------------------------------------

@@ -441,8 +441,7 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     from ..models import Organization
     from . import directory
 
-    for org in db.session.scalars(sa.select(Organization)):
-        directory.reindex(org)
+    directory.reindex_many(db.session.scalars(sa.select(Organization)), engine)
     _refresh_statistics()
     db.session.add(IndexRebuild(seconds=time.perf_counter() - started, demands=len(demands),
                                 capabilities=caps, lexicon_version=engine.version[:80]))
