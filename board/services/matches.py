@@ -214,21 +214,31 @@ def refresh_capability(
 
 
 def _trim(demand_ids: list[int], top_k: int) -> None:
-    """Keep each demand's best ``top_k`` suggestions (one query for all of them)."""
+    """Keep each demand's best ``top_k`` suggestions: the database ranks them and names the
+    rest (ids only: loading every suggestion with its reasons was most of a capability's save)."""
     if not demand_ids:
         return
-    kept: dict[int, int] = {}
+    db.session.flush()
+    surplus: list[int] = []
     for part in range(0, len(demand_ids), 500):
-        rows = db.session.scalars(
-            sa.select(Match)
+        ranked = (
+            sa.select(Match.id, sa.func.row_number().over(
+                partition_by=Match.demand_id,
+                order_by=(Match.score.desc(), Match.capability_id)).label("n"))
             .where(Match.demand_id.in_(demand_ids[part : part + 500]),
                    Match.status == MatchStatus.SUGGESTED)
-            .order_by(Match.demand_id, Match.score.desc(), Match.capability_id)
+            .subquery()
         )
-        for m in rows:
-            kept[m.demand_id] = kept.get(m.demand_id, 0) + 1
-            if kept[m.demand_id] > top_k:
-                db.session.delete(m)
+        surplus += db.session.scalars(sa.select(ranked.c.id).where(ranked.c.n > top_k)).all()
+    if not surplus:
+        return
+    for i in range(0, len(surplus), 500):
+        db.session.execute(sa.delete(Match).where(Match.id.in_(surplus[i : i + 500])),
+                           execution_options={"synchronize_session": False})
+    gone = set(surplus)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Match) and obj.id in gone:
+            db.session.expunge(obj)
 
 
 def forget_capability(cap: Capability) -> list[int]:
