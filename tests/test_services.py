@@ -142,3 +142,40 @@ def test_incremental_refreshes_agree_with_a_full_rematch(ctx, make, tmp_path):
     db.session.commit()
     assert snapshot() == incremental
     assert len(incremental) > 10
+
+
+def test_saving_capabilities_into_full_demands_agrees_with_a_full_rematch(ctx, make):
+    """With K = 2 most demands are full: a new capability enters one only above its second
+    best, and the suggestions kept are those a full rematch keeps."""
+    from flask import current_app
+
+    from board.models import Capability
+    from board.services import seeding
+
+    current_app.config["MATCH_TOP_K"] = 2
+    seeding.load_event()
+    matches.rematch_all()
+    db.session.commit()
+    org = db.session.query(Capability).first().organization
+    texts = [("CBTC信号系统集成", "基于通信的列车控制系统集成与联调"),
+             ("屏蔽门维护", "站台门（屏蔽门）改造与日常维护"),
+             ("盾构沉降监测", "盾构掘进沉降监测与预警平台"),
+             ("列车门控制器", "地铁车门控制器与站台门联动"),
+             ("能耗管理平台", "轨道交通车站能耗监测与节能管理")]
+    for i, (title, description) in enumerate(texts):
+        cap = Capability(ref=f"K{i}", organization=org, title=title, description=description)
+        db.session.add(cap)
+        db.session.flush()
+        matches.refresh_capability(cap)
+        db.session.commit()
+    snapshot = lambda: sorted(  # noqa: E731
+        (m.demand_id, m.capability_id, round(m.score, 6)) for m in db.session.query(Match)
+    )
+    incremental = snapshot()
+    per_demand = {}
+    for d, _, _ in incremental:
+        per_demand[d] = per_demand.get(d, 0) + 1
+    assert max(per_demand.values()) == 2 and len(incremental) >= 10
+    matches.rematch_all()
+    db.session.commit()
+    assert snapshot() == incremental

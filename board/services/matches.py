@@ -178,6 +178,8 @@ def refresh_capability(
     demands = {d.id: d for d in _load(Demand, wanted) if d.status in ACTIVE_DEMAND}
     # the words only this capability's keywords could share, counted once for every pair
     stats = engine.demand_stats(a)
+    # A demand already holding K suggestions takes a new one only above its K-th.
+    floors = _kth_scores([i for i in sorted(demands) if i not in existing], top_k)
     now = utcnow()
     crowded: set[int] = set()  # demands that may now hold more than K suggestions
     refill: set[int] = set()  # demands that lost this capability and may take another
@@ -186,6 +188,8 @@ def refresh_capability(
         m = existing.get(demand_id)
         d_an = analysis_of(engine, demands[demand_id])
         s = engine.score(d_an, a, explain=False, stats=stats)
+        if m is None and s.score < floors.get(demand_id, 0.0):
+            continue  # it would be trimmed at once
         if m is not None or (s.score > 0 and s.score >= threshold):
             s = engine.score(d_an, a, stats=stats)  # with reasons, only for what gets written
         if m is not None and m.status in REVIEWED:
@@ -211,6 +215,23 @@ def refresh_capability(
     for d in _load(Demand, sorted(refill)):
         refresh_demand(d, engine)
     db.session.flush()
+
+
+def _kth_scores(demand_ids: list[int], top_k: int) -> dict[int, float]:
+    """The score of the K-th suggestion of each of these demands that holds K or more."""
+    floors: dict[int, float] = {}
+    for part in range(0, len(demand_ids), 500):
+        ranked = (
+            sa.select(Match.demand_id, Match.score, sa.func.row_number().over(
+                partition_by=Match.demand_id,
+                order_by=(Match.score.desc(), Match.capability_id)).label("n"))
+            .where(Match.demand_id.in_(demand_ids[part : part + 500]),
+                   Match.status == MatchStatus.SUGGESTED)
+            .subquery()
+        )
+        floors.update(db.session.execute(
+            sa.select(ranked.c.demand_id, ranked.c.score).where(ranked.c.n == top_k)).all())
+    return floors
 
 
 def _trim(demand_ids: list[int], top_k: int) -> None:
