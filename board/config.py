@@ -116,6 +116,8 @@ def load(overrides: dict | None = None) -> dict:
         "BOARD_LANGUAGES": ("zh", "en"),
         "PAGE_SIZE": _int("BOARD_PAGE_SIZE", 20),
         "MATCH_TOP_K": _int("MATCH_TOP_K", 10),
+        #: Demand analyses each worker keeps for scoring saved capabilities (about 20 kB each).
+        "MATCH_RECENT_ANALYSES": _int("MATCH_RECENT_ANALYSES", 8000),
         "MATCH_THRESHOLD": _int("MATCH_THRESHOLD", 20),
         #: Strength bands (board/matching/bands.py): a match is weak below the floor or below
         #: MATCH_WEAK_SHARE % of its demand's best; strong from MATCH_STRONG when it also reaches

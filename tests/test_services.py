@@ -179,3 +179,34 @@ def test_saving_capabilities_into_full_demands_agrees_with_a_full_rematch(ctx, m
     matches.rematch_all()
     db.session.commit()
     assert snapshot() == incremental
+
+
+def test_a_demand_edited_after_its_analysis_was_kept_is_scored_by_its_new_text(ctx, make):
+    """Workers keep demand analyses between saves; an edited demand is read again."""
+    company, supplier = make.user(Role.COMPANY), make.user(Role.SUPPLIER)
+    d = make.demand(company)
+    make.capability(supplier)  # keeps the demand's analysis (platform screen doors)
+    demand = db.session.get(Demand, d.id)
+    demand.title, demand.description = "盾构掘进沉降监测", "盾构区间施工沉降自动化监测与预警"
+    demand.keywords, demand.segment_code = "盾构、沉降监测", "construction"
+    db.session.flush()
+    matches.refresh_demand(demand)
+    db.session.commit()
+    tunnel = make.capability(supplier, title="盾构施工沉降监测", keywords="盾构、沉降监测",
+                             description="为盾构区间提供沉降自动化监测与预警平台。",
+                             segment="construction")
+    assert db.session.query(Match).filter_by(demand_id=d.id, capability_id=tunnel.id).one()
+
+
+def test_recent_forgets_the_least_recently_used_first():
+    from board.matching.recent import Recent
+
+    r = Recent(2)
+    r.put("a", 1)
+    r.put("b", 2)
+    assert r.get("a") == 1  # "b" is now the oldest
+    r.put("c", 3)
+    assert (r.get("a"), r.get("b"), r.get("c"), len(r)) == (1, None, 3, 2)
+    none = Recent(0)
+    none.put("a", 1)
+    assert none.get("a") is None

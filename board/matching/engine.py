@@ -10,11 +10,15 @@ from pathlib import Path
 from .analysis import Analysis, Analyzer, Doc
 from .index import MemoryIndex, SearchStats, _id_order, index_keys
 from .lexicon import Concept, ExtraTerm, Lexicon
+from .recent import Recent
 from .score import FixedStats, Scored, TermStats, Weights, keyword_terms, profile, score
 from .tokenize import is_cjk
 
 #: Bump when analysis or scoring changes in a way that makes stored analyses stale.
 ENGINE_VERSION = "2"
+#: How many analyses an engine keeps for its callers by default (about 20 kB each with the
+#: profiles the scorer derives from them).
+RECENT_ANALYSES = 8_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Engine:
         self.analyzer = Analyzer(lexicon, generic_cutoff=self.weights.generic_cutoff)
         self.term_stats = term_stats
         self.version = f"{ENGINE_VERSION}-{lexicon.version}"
+        #: Analyses callers keep between requests, by their own keys (see services.matches).
+        self.recent_analyses = Recent(RECENT_ANALYSES)
 
     @classmethod
     def from_files(

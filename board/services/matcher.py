@@ -12,6 +12,7 @@ from flask import current_app
 from ..config import DATA_ROOT
 from ..extensions import db
 from ..matching import Concept, Doc, Engine, ExtraTerm, term_index_key
+from ..matching.recent import Recent
 from ..models import Capability, CustomConcept, CustomTerm, Demand, MatchKey
 
 LEXICON_PATH = DATA_ROOT / "seed" / "lexicon.tsv"
@@ -81,6 +82,7 @@ def get_engine() -> Engine:
             ]
             engine = Engine.from_files(sig[0], extra_concepts, extra_terms)
             engine.term_stats = DbTermStats()
+            engine.recent_analyses = Recent(current_app.config["MATCH_RECENT_ANALYSES"])
             _cache.clear()  # keep only the current lexicon's engine
             _cache[sig] = engine
     return engine

@@ -23,7 +23,7 @@ from ..models import (
     MatchStatus,
     utcnow,
 )
-from . import announce, audit, rights
+from . import announce, audit, idsets, rights
 from .errors import Invalid, NotFound
 from .matcher import get_engine, to_doc
 
@@ -175,7 +175,7 @@ def refresh_capability(
     }
     wanted = [i for i in ids if i not in skip_demands]
     wanted += sorted(set(existing) - set(wanted) - set(skip_demands))
-    demands = {d.id: d for d in _load(Demand, wanted) if d.status in ACTIVE_DEMAND}
+    demands = _demand_analyses(engine, wanted)
     # the words only this capability's keywords could share, counted once for every pair
     stats = engine.demand_stats(a)
     # A demand already holding K suggestions takes a new one only above its K-th.
@@ -186,7 +186,7 @@ def refresh_capability(
     new_rows: list[dict] = []  # inserted with one statement
     for demand_id in sorted(demands):
         m = existing.get(demand_id)
-        d_an = analysis_of(engine, demands[demand_id])
+        d_an = demands[demand_id]
         s = engine.score(d_an, a, explain=False, stats=stats)
         if m is None and s.score < floors.get(demand_id, 0.0):
             continue  # it would be trimmed at once
@@ -215,6 +215,32 @@ def refresh_capability(
     for d in _load(Demand, sorted(refill)):
         refresh_demand(d, engine)
     db.session.flush()
+
+
+def _demand_analyses(engine: Engine, ids: list[int]) -> dict[int, Analysis]:
+    """The analyses of these demands that are active. Each worker keeps the most recently
+    used ones (with the profile the scorer derives from each) for as long as the demand is
+    not saved again: a capability's save scores hundreds of demands, mostly the same ones."""
+    out: dict[int, Analysis] = {}
+    if not ids:
+        return out
+    cache = engine.recent_analyses
+    stamps = dict(db.session.execute(
+        sa.select(Demand.id, Demand.updated_at)
+        .where(idsets.among(Demand.id, ids), Demand.status.in_(ACTIVE_DEMAND))).all())
+    missing = []
+    for did, stamp in stamps.items():
+        a = cache.get(("d", did, stamp))
+        if a is None:
+            missing.append(did)
+        else:
+            out[did] = a
+    for d in _load(Demand, missing):
+        a = analysis_of(engine, d)
+        if not db.session.is_modified(d):  # an analysis made again is stored first
+            cache.put(("d", d.id, d.updated_at), a)
+        out[d.id] = a
+    return out
 
 
 def _kth_scores(demand_ids: list[int], top_k: int) -> dict[int, float]:
