@@ -63,6 +63,21 @@ def test_filters_still_apply_and_empty_results_suggest_related_fields(client, bo
     assert 'class="keywords related"' in html and "轨道工程" in html
 
 
+def test_a_broad_field_ranks_but_does_not_find_on_its_own(client, board, make):
+    """"车门" (train doors) lists the door demand, not every rolling-stock record: the broad
+    field the engine adds only ranks. A narrower word still finds its broader demand when
+    that is specific enough to match alone (the "联锁" case above)."""
+    company = make.user(Role.COMPANY)
+    doors = make.demand(company, title="列车车门系统故障诊断", segment="equipment",
+                        description="地铁列车车门系统的故障诊断与预警。", keywords="车门")
+    bogies = make.demand(company, title="转向架检修工艺优化", segment="equipment",
+                         description="地铁车辆转向架检修流程与工装优化。", keywords="转向架")
+    ids, _ = found(client, "车门")
+    assert ids == [doors.id]
+    ids, _ = found(client, "转向架")
+    assert ids == [bogies.id]
+
+
 def test_newest_first_is_the_alternative_order(client, board, make):
     company = make.user(Role.COMPANY)
     newer = make.demand(company, **dict(TUNNEL, title="盾构刀盘磨损检测", keywords="盾构"))

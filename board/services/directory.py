@@ -732,7 +732,10 @@ def _scored(query: search.Query, text: str):
         weight = sa.case(dict(query.keys), value=OrganizationKey.key, else_=0.0)
         parts.append(sa.select(OrganizationKey.organization_id.label("org"),
                                sa.func.sum(OrganizationKey.weight * weight).label("rel"))
-                     .where(OrganizationKey.key.in_(list(query.keys)))
+                     .where(OrganizationKey.key.in_(list(query.keys)),
+                            OrganizationKey.organization_id.in_(
+                                sa.select(OrganizationKey.organization_id)
+                                .where(OrganizationKey.key.in_(query.finding))))
                      .group_by(OrganizationKey.organization_id))
     typed = unicodedata.normalize("NFKC", text).replace("%", "").replace("_", "").strip()[:50]
     if typed:

@@ -30,6 +30,9 @@ class Query:
     def empty(self) -> bool:
         return not self.keys
 
+    #: The keys a found record must share (the others only weigh in the ranking).
+    finding: tuple[str, ...] = ()
+
 
 def parse(q: str) -> Query:
     q = (q or "").strip()[:MAX_QUERY]
@@ -38,7 +41,20 @@ def parse(q: str) -> Query:
     engine = get_engine()
     a = engine.analyze(Doc(id="query", title=q))
     concepts = tuple(dict.fromkeys(c for fa in a.fields.values() for c in fa.concepts))
-    return Query(q, engine.keys(a), concepts)
+    keys = engine.keys(a)
+    # The query's own concepts and words find records, and so do the broader concepts the
+    # engine adds when they are specific enough to make a match alone ("联锁" finds the
+    # signalling records); a broad one only ranks ("车门" does not list all rolling stock).
+    cutoff, weights = engine.weights.match_cutoff, engine.lexicon.weights
+    finding = tuple(k for k in keys if not k.startswith("c:") or k[2:] in concepts
+                    or weights.get(k[2:], 0.0) >= cutoff)
+    return Query(q, keys, concepts, finding or tuple(keys))
+
+
+def found(query: Query, side: str):
+    """A select of the ids of the records on one side that the query finds."""
+    return sa.select(MatchKey.record_id).where(MatchKey.side == side,
+                                               MatchKey.key.in_(query.finding))
 
 
 def relevance(query: Query, side: str, within=None):
@@ -53,7 +69,8 @@ def relevance(query: Query, side: str, within=None):
             MatchKey.record_id.label("id"),
             sa.func.sum(MatchKey.weight * qweight).label("relevance"),
         )
-        .where(MatchKey.side == side, MatchKey.key.in_(list(query.keys)))
+        .where(MatchKey.side == side, MatchKey.key.in_(list(query.keys)),
+               MatchKey.record_id.in_(found(query, side)))
         .group_by(MatchKey.record_id)
     )
     if within is not None:
@@ -90,8 +107,7 @@ def results(select, model: type[Demand] | type[Capability], query: Query | None,
     if query.empty:
         return Page([], page, per_page, 0)
     side = "d" if model is Demand else "c"
-    found = sa.select(MatchKey.record_id).where(MatchKey.side == side, MatchKey.key.in_(list(query.keys)))
-    counted = select.where(model.id.in_(found)).order_by(None).subquery()
+    counted = select.where(model.id.in_(found(query, side))).order_by(None).subquery()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(counted))
     ranked = apply(select, model, query, sort, newest)
     items = db.session.scalars(ranked.limit(per_page).offset((page - 1) * per_page)).all()
