@@ -182,7 +182,8 @@ def rematch(rebuild_index: bool) -> None:
 
     result = matches.rematch_all(progress, rebuild_keys=True if rebuild_index else None)
     db.session.commit()
-    click.echo(f"Rematched {result['demands']} demands against {result['capabilities']} capabilities.")
+    click.echo(f"Rematched {result['demands']} demands against {result['capabilities']} capabilities"
+               f" ({result['processes']} process{'es' if result['processes'] > 1 else ''}).")
 
 
 @click.command("import")

@@ -111,7 +111,7 @@ def test_rematch_all_rebuilds_index_and_matches(ctx, make):
     db.session.query(Match).delete()
     db.session.query(MatchKey).delete()
     result = matches.rematch_all()
-    assert result == {"capabilities": 1, "demands": 1}
+    assert result == {"capabilities": 1, "demands": 1, "processes": 1}
     assert {(m.demand_id, m.capability_id, m.score) for m in db.session.query(Match)} == before
     assert db.session.query(MatchKey).count() > 0
 
@@ -210,3 +210,44 @@ def test_recent_forgets_the_least_recently_used_first():
     none = Recent(0)
     none.put("a", 1)
     assert none.get("a") is None
+
+
+REBUILD_ON_PROCESSES = r"""
+import json, sys
+from board import create_app
+from board.extensions import db
+from board.models import Match
+from board.services import matches, seeding
+
+app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + sys.argv[1], "SECRET_KEY": "x" * 40,
+                  "THROTTLE_ENABLED": False})
+with app.app_context():
+    db.create_all()
+    seeding.load_taxonomy()
+    seeding.load_event()
+    db.session.commit()
+    matches.rematch_all(processes=1)  # analyses made and stored: both runs below read them
+    db.session.commit()
+    out = {}
+    for n in (1, 2):
+        result = matches.rematch_all(processes=n)
+        db.session.commit()
+        out[n] = {"processes": result["processes"], "rows": sorted(
+            (m.demand_id, m.capability_id, m.score, json.dumps(m.reasons, sort_keys=True))
+            for m in db.session.query(Match))}
+    print(json.dumps(out))
+"""
+
+
+def test_a_rebuild_on_two_processes_writes_what_one_writes(tmp_path):
+    """Run in a fresh interpreter: a process with other threads (as pytest may have) ranks
+    on its own and would not exercise the forked processes."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", REBUILD_ON_PROCESSES, str(tmp_path / "b.db")],
+                          capture_output=True, text=True, timeout=300, check=True)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["1"]["processes"] == 1 and out["2"]["processes"] == 2
+    assert out["2"]["rows"] == out["1"]["rows"] and len(out["1"]["rows"]) > 10

@@ -149,7 +149,9 @@ class Progress:
                 return
             import click
 
-            with click.progressbar(list(items), label=label, file=sys.stderr) as bar:
+            if not hasattr(items, "__len__"):
+                items = list(items)
+            with click.progressbar(items, length=len(items), label=label, file=sys.stderr) as bar:
                 yield from bar
 
         return wrap

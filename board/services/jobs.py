@@ -53,7 +53,8 @@ def handler(kind: str):
 
 
 def _counting(items: Iterable, progress: Progress, every: int = 200) -> Iterator:
-    items = list(items)
+    if not hasattr(items, "__len__"):
+        items = list(items)
     total = len(items)
     for i, item in enumerate(items, 1):
         if i % every == 0 or i == total:

@@ -3,8 +3,11 @@ against the other side; ``rematch_all`` recomputes everything."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 from flask import current_app
@@ -409,15 +412,16 @@ def _index_complete() -> bool:
 
 
 def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
-                rebuild_keys: bool | None = None) -> dict:
+                rebuild_keys: bool | None = None, processes: int | None = None) -> dict:
     """Rebuild the index and every active demand's matches. Analyses are recomputed when
     they were made with another lexicon or engine version, reused otherwise; the index keys
     of the records analysed again are rewritten, all of them when some record has none
     (``rebuild_keys``: all of them, or none).
 
     The capabilities go into an in-memory index once; each demand is ranked from it by the
-    max-score search; the matches are written with a few batched statements (a pair that
-    stays keeps its row, so links to it hold)."""
+    max-score search, on several cores when it may (``processes``, see ``_ranked``); the
+    matches are written with a few batched statements (a pair that stays keeps its row, so
+    links to it hold)."""
     progress = progress or (lambda it: it)
     started = time.perf_counter()
     engine = get_engine()
@@ -460,12 +464,14 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     )
     deletes: list[int] = []
     now = utcnow()
-    for did, a, reused in progress(demands):
+    work = [(did, a, {cid for cid, (_, st) in existing.get(did, {}).items() if st in REVIEWED})
+            for did, a, _ in demands]
+    used = _processes(len(work), processes)
+    ranked_all = _Counted(_ranked(engine, index, work, top_k, threshold, used), len(work))
+    for (did, a, reused), (ranked, rescored) in zip(demands, progress(ranked_all), strict=True):
         if rebuild_keys or (rebuild_keys is None and not reused):
             keys.add(_key_rows(engine, "d", did, a))
         mine = existing.get(did, {})
-        reviewed = {cid for cid, (_, st) in mine.items() if st in REVIEWED}
-        ranked = engine.search(a, index, top_k, threshold, exclude=reviewed)
         got = {r.id for r in ranked}
         for r in ranked:
             row = mine.get(r.id)
@@ -478,10 +484,9 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
                               "computed_at": now}])
         for cid, (mid, st) in mine.items():
             if st in REVIEWED:
-                cap = index.records.get(cid)
-                s = engine.score(a, cap, stats=index) if cap is not None else None
-                updates.add([{"mid": mid, "score": s.score if s else 0.0,
-                              "reasons": s.reasons if s else {}, "computed_at": now}])
+                score, reasons = rescored.get(cid, (0.0, {}))
+                updates.add([{"mid": mid, "score": score, "reasons": reasons,
+                              "computed_at": now}])
             elif cid not in got:
                 deletes.append(mid)
     for i in range(0, len(deletes), 500):
@@ -502,7 +507,79 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     _refresh_statistics()
     db.session.add(IndexRebuild(seconds=time.perf_counter() - started, demands=len(demands),
                                 capabilities=caps, lexicon_version=engine.version[:80]))
-    return {"capabilities": caps, "demands": len(demands)}
+    return {"capabilities": caps, "demands": len(demands), "processes": used}
+
+
+class _Counted:
+    """An iterator with a known length, so that progress bars can count it as it runs."""
+
+    def __init__(self, items: Iterator, n: int):
+        self.items, self.n = items, n
+
+    def __iter__(self) -> Iterator:
+        return self.items
+
+    def __len__(self) -> int:
+        return self.n
+
+
+#: Below this many demands a rebuild ranks them in this process (starting others costs more).
+PARALLEL_MIN_DEMANDS = 200
+#: What the processes that rank a rebuild's demands read (set before they fork).
+_shared: tuple | None = None
+
+
+def _rank_one(engine: Engine, index, a: Analysis, reviewed: set[int], top_k: int,
+              threshold: float) -> tuple[list, dict]:
+    """One demand's top suggestions (leaving out the pairs staff reviewed) and the scores of
+    its reviewed pairs."""
+    ranked = engine.search(a, index, top_k, threshold, exclude=reviewed)
+    rescored = {}
+    for cid in reviewed:
+        cap = index.records.get(cid)
+        if cap is not None:
+            s = engine.score(a, cap, stats=index)
+            rescored[cid] = (s.score, s.reasons)
+    return ranked, rescored
+
+
+def _rank_slice(bounds: tuple[int, int]) -> list:
+    engine, index, work, top_k, threshold = _shared
+    return [_rank_one(engine, index, a, reviewed, top_k, threshold)
+            for _, a, reviewed in work[bounds[0] : bounds[1]]]
+
+
+def _processes(demands: int, wanted: int | None) -> int:
+    """How many processes rank a rebuild's demands: ``wanted`` (default: one per core from
+    PARALLEL_MIN_DEMANDS demands on), but one in a process that runs other threads (a web
+    worker running a job), since a fork could copy a lock another thread holds."""
+    if wanted is None:
+        wanted = (os.cpu_count() or 1) if demands >= PARALLEL_MIN_DEMANDS else 1
+    if (wanted <= 1 or demands < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return 1
+    return wanted
+
+
+def _ranked(engine: Engine, index, work: list, top_k: int, threshold: float,
+            processes: int) -> Iterator[tuple[list, dict]]:
+    """Each demand's ranking, in order; with several ``processes``, forked ones share the
+    work, reading the index built here and touching no database."""
+    global _shared
+    if processes <= 1:
+        for _, a, reviewed in work:
+            yield _rank_one(engine, index, a, reviewed, top_k, threshold)
+        return
+    index.size()  # the index arrays are built once, here, and shared with the processes
+    step = max(1, min(50, len(work) // (processes * 4)))
+    slices = [(i, min(i + step, len(work))) for i in range(0, len(work), step)]
+    _shared = (engine, index, work, top_k, threshold)
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for part in pool.imap(_rank_slice, slices):
+                yield from part
+    finally:
+        _shared = None
 
 
 #: The tables a rebuild rewrites in bulk.
