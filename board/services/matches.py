@@ -3,9 +3,6 @@ against the other side; ``rematch_all`` recomputes everything."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -26,7 +23,7 @@ from ..models import (
     MatchStatus,
     utcnow,
 )
-from . import announce, audit, idsets, rights
+from . import announce, audit, forked, idsets, rights
 from .errors import Invalid, NotFound
 from .matcher import get_engine, to_doc
 
@@ -338,10 +335,11 @@ def stale() -> bool:
 
 
 def _key_rows(engine: Engine, side: str, record_id: int, a: Analysis) -> Iterable[dict]:
-    return (
-        {"side": side, "record_id": record_id, "key": k, "weight": v}
-        for k, v in engine.keys(a).items()
-    )
+    return _rows_of(side, record_id, engine.keys(a))
+
+
+def _rows_of(side: str, record_id: int, keys: dict[str, float]) -> Iterable[dict]:
+    return ({"side": side, "record_id": record_id, "key": k, "weight": v} for k, v in keys.items())
 
 
 class _Batch:
@@ -372,12 +370,18 @@ def reindex_many(engine: Engine, records: list[Demand | Capability]) -> None:
                 execution_options={"synchronize_session": False},
             )
     keys = _Batch(sa.insert(MatchKey.__table__))
-    for record in records:
-        a = engine.analyze(to_doc(record))
-        record.analysis = a.to_json()
+    docs = [to_doc(r) for r in records]  # analysed on every core when there are many
+
+    def analysed(doc):
+        a = engine.analyze(doc)
+        return a.to_json(), engine.keys(a)
+
+    for record, (data, filed) in zip(
+            records, forked.imap(analysed, docs, forked.processes(len(docs))), strict=True):
+        record.analysis = data
         record.analysis_version = engine.version
         if not (isinstance(record, Demand) and record.status not in ACTIVE_DEMAND):
-            keys.add(_key_rows(engine, _side(record), record.id, a))
+            keys.add(_rows_of(_side(record), record.id, filed))
     keys.flush()
 
 
@@ -419,7 +423,7 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     (``rebuild_keys``: all of them, or none).
 
     The capabilities go into an in-memory index once; each demand is ranked from it by the
-    max-score search, on several cores when it may (``processes``, see ``_ranked``); the
+    max-score search, on several cores when it may (``processes``, see ``forked``); the
     matches are written with a few batched statements (a pair that stays keeps its row, so
     links to it hold)."""
     progress = progress or (lambda it: it)
@@ -466,8 +470,11 @@ def rematch_all(progress: Callable[[Iterable], Iterable] | None = None,
     now = utcnow()
     work = [(did, a, {cid for cid, (_, st) in existing.get(did, {}).items() if st in REVIEWED})
             for did, a, _ in demands]
-    used = _processes(len(work), processes)
-    ranked_all = _Counted(_ranked(engine, index, work, top_k, threshold, used), len(work))
+    used = forked.processes(len(work), processes)
+    if used > 1:
+        index.size()  # its arrays are built once, here, and read by every process
+    ranked_all = _Counted(forked.imap(
+        lambda w: _rank_one(engine, index, w[1], w[2], top_k, threshold), work, used), len(work))
     for (did, a, reused), (ranked, rescored) in zip(demands, progress(ranked_all), strict=True):
         if rebuild_keys or (rebuild_keys is None and not reused):
             keys.add(_key_rows(engine, "d", did, a))
@@ -523,12 +530,6 @@ class _Counted:
         return self.n
 
 
-#: Below this many demands a rebuild ranks them in this process (starting others costs more).
-PARALLEL_MIN_DEMANDS = 200
-#: What the processes that rank a rebuild's demands read (set before they fork).
-_shared: tuple | None = None
-
-
 def _rank_one(engine: Engine, index, a: Analysis, reviewed: set[int], top_k: int,
               threshold: float) -> tuple[list, dict]:
     """One demand's top suggestions (leaving out the pairs staff reviewed) and the scores of
@@ -541,45 +542,6 @@ def _rank_one(engine: Engine, index, a: Analysis, reviewed: set[int], top_k: int
             s = engine.score(a, cap, stats=index)
             rescored[cid] = (s.score, s.reasons)
     return ranked, rescored
-
-
-def _rank_slice(bounds: tuple[int, int]) -> list:
-    engine, index, work, top_k, threshold = _shared
-    return [_rank_one(engine, index, a, reviewed, top_k, threshold)
-            for _, a, reviewed in work[bounds[0] : bounds[1]]]
-
-
-def _processes(demands: int, wanted: int | None) -> int:
-    """How many processes rank a rebuild's demands: ``wanted`` (default: one per core from
-    PARALLEL_MIN_DEMANDS demands on), but one in a process that runs other threads (a web
-    worker running a job), since a fork could copy a lock another thread holds."""
-    if wanted is None:
-        wanted = (os.cpu_count() or 1) if demands >= PARALLEL_MIN_DEMANDS else 1
-    if (wanted <= 1 or demands < 2 or threading.active_count() > 1
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        return 1
-    return wanted
-
-
-def _ranked(engine: Engine, index, work: list, top_k: int, threshold: float,
-            processes: int) -> Iterator[tuple[list, dict]]:
-    """Each demand's ranking, in order; with several ``processes``, forked ones share the
-    work, reading the index built here and touching no database."""
-    global _shared
-    if processes <= 1:
-        for _, a, reviewed in work:
-            yield _rank_one(engine, index, a, reviewed, top_k, threshold)
-        return
-    index.size()  # the index arrays are built once, here, and shared with the processes
-    step = max(1, min(50, len(work) // (processes * 4)))
-    slices = [(i, min(i + step, len(work))) for i in range(0, len(work), step)]
-    _shared = (engine, index, work, top_k, threshold)
-    try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            for part in pool.imap(_rank_slice, slices):
-                yield from part
-    finally:
-        _shared = None
 
 
 #: The tables a rebuild rewrites in bulk.
