@@ -1,5 +1,7 @@
 """Schema through migrations, SQLite connection settings, the seed, one transaction per write."""
 
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -20,51 +22,50 @@ from board.models import (
 from board.services import matches, seeding
 
 
-def test_migrations_build_the_schema_the_models_describe(make_app, backend, tmp_path):
-    if backend["name"] == "postgresql":
-        url = backend["url"].replace(backend["schema"], backend["schema"] + "_mig")
-        admin = sa.create_engine(backend["url"])
+@contextmanager
+def empty_database(backend, tmp_path, name: str):
+    """The URL of an empty database of the test's backend (a schema of its own on PostgreSQL,
+    dropped afterwards)."""
+    if backend["name"] != "postgresql":
+        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+        return
+    schema = f'{backend["schema"]}_{name}'
+    admin = sa.create_engine(backend["url"])
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield backend["url"].replace(backend["schema"], schema)
+    finally:
         with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{backend["schema"]}_mig"'))
-    else:
-        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_migrations_build_the_schema_the_models_describe(make_app, backend, tmp_path):
     from board import create_app
     from board.cli import upgrade_schema
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
-    try:
+    with empty_database(backend, tmp_path, "mig") as url:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
         with app.app_context():
             upgrade_schema()
             with db.engine.connect() as conn:
                 diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
             assert diff == []
             db.engine.dispose()
-    finally:
-        if backend["name"] == "postgresql":
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{backend["schema"]}_mig" CASCADE'))
-            admin.dispose()
 
 
 def test_accounts_of_a_running_board_still_sign_in_after_the_address_check_upgrade(
         make_app, backend, tmp_path):
     """0009 asks sign-ups to confirm their address; accounts made before it were never asked."""
-    if backend["name"] == "postgresql":
-        schema = backend["schema"] + "_up"
-        url = backend["url"].replace(backend["schema"], schema)
-        admin = sa.create_engine(backend["url"])
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    else:
-        url = f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
     from flask_migrate import upgrade
     from werkzeug.security import generate_password_hash
 
     from board import create_app
     from board.services import accounts
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
-    try:
+    with empty_database(backend, tmp_path, "up") as url:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
         with app.app_context():
             upgrade(revision="0008")
             db.session.execute(sa.text(
@@ -77,11 +78,6 @@ def test_accounts_of_a_running_board_still_sign_in_after_the_address_check_upgra
             assert accounts.authenticate("old@example.com", "an old passphrase", False)
             db.session.remove()
             db.engine.dispose()
-    finally:
-        if backend["name"] == "postgresql":
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def test_sqlite_connections_get_foreign_keys_wal_and_busy_timeout(ctx, backend):
