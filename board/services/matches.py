@@ -243,18 +243,23 @@ def _demand_analyses(engine: Engine, ids: list[int]) -> dict[int, Analysis]:
     return out
 
 
+def _suggestions_ranked(demand_ids: list[int]):
+    """A subquery of these demands' suggestions (id, demand_id, score) with ``n``, each one's
+    place in its demand's order (best first)."""
+    return (
+        sa.select(Match.id, Match.demand_id, Match.score, sa.func.row_number().over(
+            partition_by=Match.demand_id,
+            order_by=(Match.score.desc(), Match.capability_id)).label("n"))
+        .where(Match.demand_id.in_(demand_ids), Match.status == MatchStatus.SUGGESTED)
+        .subquery()
+    )
+
+
 def _kth_scores(demand_ids: list[int], top_k: int) -> dict[int, float]:
     """The score of the K-th suggestion of each of these demands that holds K or more."""
     floors: dict[int, float] = {}
     for part in range(0, len(demand_ids), 500):
-        ranked = (
-            sa.select(Match.demand_id, Match.score, sa.func.row_number().over(
-                partition_by=Match.demand_id,
-                order_by=(Match.score.desc(), Match.capability_id)).label("n"))
-            .where(Match.demand_id.in_(demand_ids[part : part + 500]),
-                   Match.status == MatchStatus.SUGGESTED)
-            .subquery()
-        )
+        ranked = _suggestions_ranked(demand_ids[part : part + 500])
         floors.update(db.session.execute(
             sa.select(ranked.c.demand_id, ranked.c.score).where(ranked.c.n == top_k)).all())
     return floors
@@ -268,14 +273,7 @@ def _trim(demand_ids: list[int], top_k: int) -> None:
     db.session.flush()
     surplus: list[int] = []
     for part in range(0, len(demand_ids), 500):
-        ranked = (
-            sa.select(Match.id, sa.func.row_number().over(
-                partition_by=Match.demand_id,
-                order_by=(Match.score.desc(), Match.capability_id)).label("n"))
-            .where(Match.demand_id.in_(demand_ids[part : part + 500]),
-                   Match.status == MatchStatus.SUGGESTED)
-            .subquery()
-        )
+        ranked = _suggestions_ranked(demand_ids[part : part + 500])
         surplus += db.session.scalars(sa.select(ranked.c.id).where(ranked.c.n > top_k)).all()
     if not surplus:
         return
