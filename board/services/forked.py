@@ -2,7 +2,7 @@
 
 The processes inherit what the caller built (the lexicon, an index, the inputs) without
 copying it, compute, and send their results back in order; they touch no database. Used only
-in a process that runs no other thread (a CLI command, an RQ work horse): a fork copies every
+in a process that runs no other thread (a ``flask`` command, for example): a fork copies every
 lock as it is, and one held by another thread would never be released in the copy."""
 
 from __future__ import annotations
