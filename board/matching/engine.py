@@ -16,9 +16,6 @@ from .tokenize import is_cjk
 
 #: Bump when analysis or scoring changes in a way that makes stored analyses stale.
 ENGINE_VERSION = "2"
-#: How many analyses an engine keeps for its callers by default (about 20 kB each with the
-#: profiles the scorer derives from them).
-RECENT_ANALYSES = 8_000
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,9 @@ class Engine:
         self.analyzer = Analyzer(lexicon, generic_cutoff=self.weights.generic_cutoff)
         self.term_stats = term_stats
         self.version = f"{ENGINE_VERSION}-{lexicon.version}"
-        #: Analyses callers keep between requests, by their own keys (see services.matches).
-        self.recent_analyses = Recent(RECENT_ANALYSES)
+        #: Analyses callers keep between requests, by their own keys (see services.matches);
+        #: none unless the caller sizes it (the board: MATCH_RECENT_ANALYSES).
+        self.recent_analyses = Recent(0)
 
     @classmethod
     def from_files(
