@@ -3,7 +3,9 @@ so matches and analyses are kept up to date as in real use."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
 
 from board.extensions import db
 from board.models import (
@@ -19,6 +21,12 @@ from board.models import (
 from board.services import accounts, capabilities, demands, replies
 
 _seq = itertools.count(1)
+
+def board_today() -> dt.date:
+    """Today at the park (the board's default time zone), which is not the machine's date
+    for eight hours of every UTC day."""
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
 
 PASSWORD = "track-gauge-1435"  # not in seed/common-passwords.txt
 

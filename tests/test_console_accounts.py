@@ -25,6 +25,7 @@ from board.models import (
     organization_tag,
 )
 from board.services import audit
+from tests.factories import board_today
 
 
 def entries(app, action: str) -> list[AuditEntry]:
@@ -313,7 +314,7 @@ def test_the_audit_log_lists_staff_actions_with_filters(app, make, staff, consol
     html = console.get(f"/admin/audit?actor={staff.email}").get_data(as_text=True)
     assert "4 条日志" in html
     assert "没有符合筛选条件的日志" in console.get("/admin/audit?actor=nobody@example.com").get_data(as_text=True)
-    today = dt.date.today()
+    today = board_today()
     html = console.get(f"/admin/audit?from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}")
     assert "4 条日志" in html.get_data(as_text=True)
     html = console.get("/admin/audit?to=2000-01-01").get_data(as_text=True)

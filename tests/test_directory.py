@@ -21,9 +21,10 @@ from board.models import (
     Role,
 )
 from board.services import directory
+from tests.factories import board_today
 
-FUTURE = dt.date.today() + dt.timedelta(days=365)
-PAST = dt.date.today() - dt.timedelta(days=1)
+FUTURE = board_today() + dt.timedelta(days=365)
+PAST = board_today() - dt.timedelta(days=1)
 
 
 def set_profile(app, org_id, **values):

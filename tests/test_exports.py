@@ -29,6 +29,7 @@ from board.models import (
     Round,
 )
 from board.services import audit, tables
+from tests.factories import board_today
 
 #: Text a spreadsheet would run as a formula if it were written as it is.
 RISKY = ["=1+1", "+cmd", "-2", "@SUM(A1)", "\t=x"]
@@ -268,7 +269,7 @@ def test_exports_page_lists_every_kind_with_its_formats(app, board, login):
 
 def test_download_is_a_dated_attachment_in_the_users_language_and_is_audited(app, board, login):
     staff = login(app.test_client(), board["staff"])
-    today = dt.date.today().strftime("%Y%m%d")
+    today = board_today().strftime("%Y%m%d")
     resp = staff.get("/admin/exports/download?kind=demands&format=csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert resp.headers["Content-Disposition"] == f'attachment; filename="demands-{today}.csv"'

@@ -29,8 +29,9 @@ from board.models import (
     User,
 )
 from board.services import charts, funnel, seeding
+from tests.factories import board_today
 
-TODAY = dt.date.today()
+TODAY = board_today()
 
 
 def now() -> dt.datetime:

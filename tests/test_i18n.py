@@ -1,6 +1,5 @@
 """Chinese by default, English on request, remembered; dates and numbers per language."""
 
-import datetime as dt
 import os
 import re
 
@@ -13,7 +12,7 @@ from board.config import PROJECT_ROOT
 from board.extensions import db
 from board.models import Demand, Organization, Role, User
 from board.services import seeding
-from tests.factories import Factory
+from tests.factories import Factory, board_today
 
 
 def test_chinese_by_default(client):
@@ -85,7 +84,7 @@ def test_dates_follow_the_language(app, make):
     d = make.demand(user)
     zh = app.test_client().get(f"/demands/{d.id}").get_data(as_text=True)
     en = app.test_client().get(f"/demands/{d.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    year = dt.date.today().year
+    year = board_today().year
     assert f"{year}年" in zh
     assert f", {year}" in en
 

@@ -8,6 +8,7 @@ import pytest
 
 from board.extensions import db
 from board.models import Demand, Organization, Role, User
+from tests.factories import board_today
 
 INVISIBLE = ["\u200b\u200b\u200b", "\ufeff", "\u2060\u200b", "\u200d\u200c", " \u3000\u200b ", "\u202e\u202c"]
 DEMAND = {"title": "站台门改造", "description": "既有线路站台门（屏蔽门）改造与维护。", "segment": "equipment",
@@ -59,15 +60,15 @@ def test_limited_fields_count_instead_of_cutting(app, make, login):
 def test_a_reply_by_date_in_the_past_is_refused_at_its_field(app, make, login):
     company = make.user(Role.COMPANY)
     c = login(app.test_client(), company)
-    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    yesterday = (board_today() - dt.timedelta(days=1)).isoformat()
     resp = c.post("/company/demands/new", data=dict(DEMAND, deadline=yesterday))
     assert resp.status_code == 422 and _error_at(resp.get_data(as_text=True), "deadline")
-    today = dt.date.today().isoformat()
+    today = board_today().isoformat()
     assert c.post("/company/demands/new", data=dict(DEMAND, deadline=today)).status_code == 302
     # A demand whose date has since passed can still be edited without changing it.
     with app.app_context():
         d = db.session.query(Demand).one()
-        d.deadline = dt.date.today() - dt.timedelta(days=3)
+        d.deadline = board_today() - dt.timedelta(days=3)
         db.session.commit()
         old = d.deadline.isoformat()
     resp = c.post(f"/company/demands/{d.id}/edit", data=dict(DEMAND, title="站台门改造二期", deadline=old))

@@ -31,7 +31,7 @@ from board.models import (
 )
 from board.services import invitations, rights, uploads
 from board.services.errors import Invalid
-from tests.factories import Factory
+from tests.factories import Factory, board_today
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 OTHER_PDF = b"%PDF-1.7\n% another file\n%%EOF"
@@ -127,7 +127,7 @@ def cast(app, make, login):
         "other_supplier": make.user(Role.SUPPLIER), "other_company": make.user(Role.COMPANY),
         "both_other": make.user(Role.BOTH), "staff": make.user(Role.STAFF),
     }
-    d = make.demand(company, deadline=dt.date.today() + dt.timedelta(days=30))
+    d = make.demand(company, deadline=board_today() + dt.timedelta(days=30))
     cap = make.capability(supplier, **CAP)
     people.update(demand=d, cap=cap, match_id=match_id(app, d, cap))
     assert people["match_id"], "the capability should match the demand"
@@ -495,7 +495,7 @@ def test_an_anonymous_poster_stays_anonymous_in_its_invitation(app, make, login,
 def test_closing_soon_and_closed_after_the_reply_by_date(app, make, cast):
     c, d = cast["clients"], cast["demand"]
     soon = make.demand(cast["company"], title="站台门应急照明改造",
-                       deadline=dt.date.today() + dt.timedelta(days=2))
+                       deadline=board_today() + dt.timedelta(days=2))
     board = c["anonymous"].get("/").get_data(as_text=True)
     card = re.search(rf'<article class="card demand-card">(?:(?!</article>).)*?/demands/{soon.id}"(.*?)</article>',
                      board, re.S)
@@ -508,7 +508,7 @@ def test_closing_soon_and_closed_after_the_reply_by_date(app, make, cast):
     # The reply-by date passes (a sent reply stays; nothing new comes in).
     r = make.reply(cast["partner"], d)
     with app.app_context():
-        db.session.get(Demand, d.id).deadline = dt.date.today() - dt.timedelta(days=1)
+        db.session.get(Demand, d.id).deadline = board_today() - dt.timedelta(days=1)
         db.session.commit()
         demand = db.session.get(Demand, d.id)
         assert rights.demand(db.session.get(User, cast["other_supplier"].id), demand).reply is False

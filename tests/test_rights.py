@@ -8,6 +8,7 @@ import pytest
 from board.extensions import db
 from board.models import Demand, DemandStatus, Reply, ReplyStatus, Role, Round, User
 from board.services import demands, rights, seeding
+from tests.factories import board_today
 
 ROLES = ("anonymous", "poster", "colleague", "other_company", "supplier", "staff", "both_other")
 
@@ -157,7 +158,7 @@ def test_signup_page_offers_both_sides(client):
 
 
 def test_a_demand_joins_the_round_open_on_its_submission_date(app, make, login, people):
-    today = dt.date.today()
+    today = board_today()
     with app.app_context():
         db.session.add_all([
             Round(name="往期征集", opens_on=today - dt.timedelta(days=60),

@@ -25,8 +25,9 @@ from board.models import (
     User,
 )
 from board.services import funnel, replies, rounds
+from tests.factories import board_today
 
-TODAY = dt.date.today()
+TODAY = board_today()
 DAY = dt.timedelta(days=1)
 
 CATERING = {"title": "园区职工食堂餐饮外包", "description": "为园区职工食堂寻找餐饮承包商，负责工作日午餐供应。",

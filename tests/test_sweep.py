@@ -35,7 +35,7 @@ from board.models import (
     User,
 )
 from board.services import accounts, capabilities, demands, matches, replies, seeding
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, board_today
 
 # -- who visits ------------------------------------------------------------------------
 # anon: not signed in.  co_a, co_a2: two members of the firm that posted most demands.
@@ -354,7 +354,7 @@ class Board:
         return [s for s, (k, _) in self.records.items() if k == kind]
 
 
-FUTURE = dt.date.today() + dt.timedelta(days=90)
+FUTURE = board_today() + dt.timedelta(days=90)
 
 #: Who may open each organisation's directory profile.
 PROFILES = {"org_a": "public", "org_b": "members", "org_c": "staff", "org_d": "staff", "org_s": "public"}
@@ -523,7 +523,7 @@ def build_board(app) -> Board:
         from board.models import Outcome, Round
         from board.services import funnel, rounds
 
-        today = dt.date.today()
+        today = board_today()
         seed_round = db.session.scalar(sa.select(Round).order_by(Round.id))
         open_round = Round(name="2026年第二轮需求征集", name_en="Round 2, 2026",
                            opens_on=today - dt.timedelta(days=10), description="征集站台门与信号系统相关需求。",

@@ -77,7 +77,7 @@ def open_round(on: dt.date) -> Round | None:
 
 
 def _check_deadline(new: dt.date | None, old: dt.date | None = None) -> None:
-    if new is not None and new != old and new < dt.date.today():
+    if new is not None and new != old and new < rights.today():
         raise Invalid(_l("The reply-by date has passed; choose today or a later date."), "deadline")
 
 
@@ -122,7 +122,7 @@ def submit(user: User, d: Demand) -> Demand:
         raise Invalid(_l("Only a draft can be submitted for review."))
     d.status = DemandStatus.SUBMITTED
     d.submitted_at = utcnow()
-    d.round = open_round(d.submitted_at.date())
+    d.round = open_round(rights.local_date(d.submitted_at))
     db.session.flush()
     return d
 

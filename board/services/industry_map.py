@@ -29,7 +29,7 @@ from ..models import (
     capability_theme,
     demand_theme,
 )
-from . import records, review_queue, search
+from . import records, review_queue, rights, search
 from .demands import Page
 from .matcher import get_engine
 
@@ -386,7 +386,7 @@ def gap_rows(round_id: int | None = None, segment: str | None = None, theme: str
             "themes": "; ".join(t.code for t in d.themes),
             "theme_names": str(join_list(loc(t, "name") for t in d.themes)),
             "round": loc(d.round, "name") if d.round else "",
-            "published_on": d.published_at.date().isoformat() if d.published_at else "",
+            "published_on": rights.local_date(d.published_at).isoformat() if d.published_at else "",
             "best_score": round(g.best, 1) if g.best is not None else None,
             "best_capability": m.capability.title if m else "",
             "best_organization": loc(m.capability.organization, "name") if m else "",

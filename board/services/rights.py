@@ -146,6 +146,18 @@ def today() -> dt.date:
     return dt.date.today()
 
 
+def local_date(when: dt.datetime) -> dt.date:
+    """The board's date of a stored (UTC) time."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
+    return when.astimezone(ZoneInfo(zone)).date()
+
+
 def reply_window(d: Demand) -> str:
     """Whether a demand takes replies: "open" (published, reply-by date not passed), "past"
     (published, its reply-by date has passed) or "shut" (not published, or closed)."""

@@ -31,7 +31,7 @@ from ..models import (
     RoundMove,
     User,
 )
-from . import audit
+from . import audit, rights
 from .demands import Page, paginate
 from .errors import Invalid, NotFound
 from .records import all_segments, all_themes
@@ -46,7 +46,7 @@ FIGURES = ("demands", "suppliers", "confirmed", "replies", "meetings", "agreemen
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    return rights.today()
 
 
 # -- reading -------------------------------------------------------------------------

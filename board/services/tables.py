@@ -35,7 +35,7 @@ from ..models import (
     User,
     organization_tag,
 )
-from . import bands
+from . import bands, rights
 from .exporting import reason_lines
 
 LANGS = ("zh", "en")
@@ -649,7 +649,7 @@ def _credential_cells(o, x) -> list[str]:
 
     from . import directory
 
-    today = dt.date.today()
+    today = rights.today()
     out = []
     for c in x["credentials"]:
         name = c.name if c.type.value == "other" and c.name else str(directory.CREDENTIAL_LABELS[c.type])
@@ -719,7 +719,7 @@ def rounds() -> list[Round]:
 
 def filename(kind: str, fmt: str, filters: Filters | None = None, today: dt.date | None = None) -> str:
     """A dated file name, such as demands-round3-20240301.xlsx."""
-    today = today or dt.date.today()
+    today = today or rights.today()
     parts = [kind]
     if filters and filters.round_id:
         parts.append(f"round{filters.round_id}")

@@ -16,15 +16,11 @@ from playwright.sync_api import expect
 
 from board.extensions import db
 from board.models import AuditEntry, Demand, Match, MatchStatus, Outcome, OutcomeKind, Role, Round
-from tests.factories import PASSWORD, Factory
+from tests.factories import PASSWORD, Factory, board_today
 
 pytestmark = pytest.mark.browser
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def board_today() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
 
 
 def match_between(app, demand_id: int, capability_id: int) -> Match:

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from board.extensions import db
 from board.models import Credential, CredentialType, DemandStatus, Invitation, Organization, Role
 from board.services import accounts, capabilities, demands
+from tests.factories import board_today
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +26,7 @@ TEXT = {
 def build(app):
     """A company with a published demand; two suppliers writing in Chinese, one holding a
     valid CRCC certificate, the other an expired one."""
-    today = dt.date.today()
+    today = board_today()
     with app.app_context():
         staff = accounts.create_user(email="staff@example.com", password="secret-pass-1",
                                      role=Role.STAFF, display_name="园区小李")

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from board.extensions import db
 from board.models import Meeting, MeetingStatus, Outcome, OutcomeKind, Reply, ReplyStatus, Role
-from tests.factories import PASSWORD, Factory
+from tests.factories import PASSWORD, Factory, board_today
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_invite_reply_shortlist_message_meeting_agreement(live, browser, tmp_pat
     company = make.user(Role.COMPANY, org=company_org, display_name="陈主任", email="chen@metro.example")
     supplier = make.user(Role.SUPPLIER, org=supplier_org, display_name="王工", email="wang@ding.example")
     make.user(Role.STAFF, display_name="园区小李", email="li@park.example")
-    d = make.demand(company, title="既有线站台门改造", deadline=dt.date.today() + dt.timedelta(days=30))
+    d = make.demand(company, title="既有线站台门改造", deadline=board_today() + dt.timedelta(days=30))
     cap = make.capability(supplier, title="站台门改造与维保服务",
                           description="为地铁既有线路提供站台门（屏蔽门）改造、安装与维护。",
                           keywords="站台门、屏蔽门")
@@ -149,7 +149,7 @@ def test_invite_reply_shortlist_message_meeting_agreement(live, browser, tmp_pat
         st.get_by_role("link", name="记录成果").click()
         st.check("input[name=kind][value=agreement]")
         st.select_option("select[name=organization_b_id]", label="丁信号设备有限公司")
-        st.fill("input[name=occurred_on]", dt.date.today().isoformat())
+        st.fill("input[name=occurred_on]", board_today().isoformat())
         st.fill("input[name=value_wan]", "120")
         st.fill("textarea[name=note]", "在园区签订站台门改造试点协议。")
         st.get_by_role("button", name="记录成果").click()

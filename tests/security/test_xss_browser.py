@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.factories import board_today
 from tests.security.server import Client, parse
 
 pytestmark = pytest.mark.browser
@@ -130,9 +131,9 @@ def stored(world):
            option_1=when.strftime("%Y-%m-%dT%H:%M"), duration="60")
     # Staff: a round, an outcome, the contact form's message reaches them by mail.
     p.fill(staff, "/admin/rounds/new", "/admin/rounds/new", "round", "name",
-           opens_on=dt.date.today().isoformat())
+           opens_on=board_today().isoformat())
     p.fill(staff, f"/admin/demands/{demand}/outcomes/new", f"/admin/demands/{demand}/outcomes/new",
-           "outcome", "note", occurred_on=dt.date.today().isoformat())
+           "outcome", "note", occurred_on=board_today().isoformat())
     anon = world.client()
     p.fill(anon, "/contact", "/contact", "contact", "message", email="visitor@example.com")
     # The directory: the supplier's profile, a credential and a reference; a company's note.
@@ -140,7 +141,7 @@ def stored(world):
     p.fill(sup, f"/orgs/{org}/edit", f"/orgs/{org}/edit", "org", "")
     p.fields.remove("profile_description")  # the same description, written again just now
     p.fill(sup, f"/orgs/{org}", f"/orgs/{org}/credentials", "credential", "",
-           valid_until=(dt.date.today() + dt.timedelta(days=400)).isoformat())
+           valid_until=(board_today() + dt.timedelta(days=400)).isoformat())
     p.fill(sup, f"/orgs/{org}", f"/orgs/{org}/references", "reference", "", client_unnamed=None)
     p.fill(co, f"/orgs/{org}", f"/orgs/{org}/notes", "note", "")
     clients = {"anonymous": world.client(), "company": co, "supplier": sup, "staff": staff}
