@@ -429,3 +429,26 @@ def test_two_staff_closing_one_round_at_once_give_one_result(app, make):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RoundMove)) == 3
         assert {db.session.get(Demand, d.id).round_id for d in demands} == {new}
     assert audit_actions(app, object_id=old) == ["round.close", "round.carry"]
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])  # UTC+14 and UTC-12
+def test_today_is_the_park_s_date_not_the_server_s(make_app, zone):
+    """Between them the two zones are 26 hours apart, so at any hour at least one of them has
+    another date than the server (UTC): a round opened today and a demand submitted now take
+    the date at the park."""
+    from zoneinfo import ZoneInfo
+
+    from tests.factories import Factory
+
+    app = make_app(BABEL_DEFAULT_TIMEZONE=zone)
+    make = Factory(app)
+    company, staff = make.user(Role.COMPANY), make.user(Role.STAFF)
+    park_today = dt.datetime.now(ZoneInfo(zone)).date()
+    rid = add_round(app, "下一轮", park_today + 10 * DAY)
+    with app.app_context():
+        assert rounds.open_now(db.session.get(User, staff.id), db.session.get(Round, rid))
+        db.session.commit()
+        assert db.session.get(Round, rid).opens_on == dt.datetime.now(ZoneInfo(zone)).date()
+    d = make.demand(company, "submitted", title="屏蔽门故障诊断平台")
+    with app.app_context():
+        assert db.session.get(Demand, d.id).round_id == rid
