@@ -111,7 +111,8 @@ def load(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
         "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,  # a 10 MB attachment and its form
         "BABEL_DEFAULT_LOCALE": "zh",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        #: The park's time zone: reply-by dates, rounds and "today" are dates there.
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("BOARD_TIMEZONE") or "Asia/Shanghai",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "BOARD_LANGUAGES": ("zh", "en"),
         "PAGE_SIZE": _int("BOARD_PAGE_SIZE", 20),
@@ -221,6 +222,14 @@ def load(overrides: dict | None = None) -> dict:
         cfg["LOG_FORMAT"], cfg["LOG_LEVEL"] = logs.settings(cfg, cfg["BOARD_ENV"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(cfg["BABEL_DEFAULT_TIMEZONE"])
+    except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ConfigError(
+            f"BOARD_TIMEZONE must name a time zone such as Asia/Shanghai, "
+            f"got {cfg['BABEL_DEFAULT_TIMEZONE']!r}") from exc
     if not (0 <= cfg["MATCH_THRESHOLD"] <= 100):
         raise ConfigError("MATCH_THRESHOLD must be between 0 and 100")
     if cfg["MATCH_TOP_K"] < 1:

@@ -452,3 +452,14 @@ def test_today_is_the_park_s_date_not_the_server_s(make_app, zone):
     d = make.demand(company, "submitted", title="屏蔽门故障诊断平台")
     with app.app_context():
         assert db.session.get(Demand, d.id).round_id == rid
+
+
+def test_the_park_s_time_zone_comes_from_the_environment_and_is_checked(monkeypatch):
+    from board.config import ConfigError, load
+
+    monkeypatch.setenv("BOARD_TIMEZONE", "Asia/Urumqi")
+    assert load({"TESTING": True})["BABEL_DEFAULT_TIMEZONE"] == "Asia/Urumqi"
+    for wrong in ("Beijing", "../etc/passwd"):
+        monkeypatch.setenv("BOARD_TIMEZONE", wrong)
+        with pytest.raises(ConfigError, match="BOARD_TIMEZONE must name a time zone"):
+            load({"TESTING": True})
