@@ -28,7 +28,7 @@ from board.models import (
     User,
     utcnow,
 )
-from board.services import mailer, notices
+from board.services import mailer, notices, rights
 from tests.factories import Factory
 
 BOARD_URL = "https://board.park.example"
@@ -376,7 +376,7 @@ def test_a_waiting_reply_reminds_the_company_once_and_only_once(mail_app, smtp):
 def test_a_deadline_two_days_away_is_announced_once(mail_app, smtp):
     make = Factory(mail_app)
     with mail_app.app_context():
-        in_two_days = mailer.board_today(utcnow()) + dt.timedelta(days=2)
+        in_two_days = rights.local_date(utcnow()) + dt.timedelta(days=2)
     company = make.user(Role.COMPANY, email="poster@example.com")
     demand = make.demand(company, deadline=in_two_days)
     later = make.demand(company, title="站台门维保", deadline=in_two_days + dt.timedelta(days=1))

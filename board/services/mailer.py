@@ -12,7 +12,6 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -39,7 +38,7 @@ from ..models import (
 from . import notices
 from .demands import paginate
 from .errors import Invalid
-from .rights import COMPANY_ROLES, SUPPLIER_ROLES
+from .rights import COMPANY_ROLES, SUPPLIER_ROLES, local_date
 
 #: The first retry waits this long; each further one twice as long as the one before.
 RETRY_BASE = dt.timedelta(minutes=5)
@@ -114,15 +113,10 @@ def queue_reminders(now: dt.datetime) -> int:
     return len(due)
 
 
-def board_today(now: dt.datetime) -> dt.date:
-    """The date at the park (reply-by dates are the park's dates)."""
-    return now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-
-
 def queue_deadline_notices(now: dt.datetime) -> int:
     """Two days before a published demand's reply-by date, tell the suppliers it was matched
     with or invited (unless they replied already) and the poster. Once per demand."""
-    day = board_today(now) + dt.timedelta(days=2)
+    day = local_date(now) + dt.timedelta(days=2)  # reply-by dates are the park's
     due = db.session.scalars(
         sa.select(Demand)
         .where(Demand.status == DemandStatus.PUBLISHED, Demand.deadline == day)
