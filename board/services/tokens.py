@@ -145,6 +145,18 @@ def pending(user: User, purpose: TokenPurpose) -> AccountToken | None:
     )
 
 
+def _mail_link(user: User, purpose: TokenPurpose, kind: str, subject, link_for: Callable[[str], str],
+               **fields) -> None:
+    """Issue a one-time link for ``purpose`` (voiding older ones) and queue it to the account's
+    address in its language; ``kind`` names the notice and the mail template."""
+    raw = issue(user, purpose)
+    lang = notices.user_lang(user)
+    with force_locale(lang):
+        subject = str(subject)
+    notices.queue_mail(to=user.email, user=user, kind=kind, lang=lang, subject=subject,
+                       template=kind, link=link_for(raw), hours=lifetime(purpose), **fields)
+
+
 # -- password reset -------------------------------------------------------------------
 def request_password_reset(email: str, link_for: Callable[[str], str]) -> None:
     """Mail a reset link to an active account with this address. Says nothing either way, so
@@ -162,15 +174,8 @@ def request_password_reset(email: str, link_for: Callable[[str], str]) -> None:
     )
     if recent:
         return
-    raw = issue(user, TokenPurpose.PASSWORD_RESET)
-    lang = notices.user_lang(user)
-    with force_locale(lang):
-        subject = _("Reset your password")
-    notices.queue_mail(
-        to=user.email, user=user, kind="password_reset", lang=lang, subject=subject,
-        template="password_reset", link=link_for(raw),
-        hours=lifetime(TokenPurpose.PASSWORD_RESET),
-    )
+    _mail_link(user, TokenPurpose.PASSWORD_RESET, "password_reset", _l("Reset your password"),
+               link_for)
     db.session.flush()
 
 
@@ -249,15 +254,8 @@ def confirm_email_change(raw: str, current_session: str | None = None) -> User:
 # -- confirming a new account's address -------------------------------------------------
 def send_address_check(user: User, link_for: Callable[[str], str]) -> None:
     """Mail the link that confirms a signed-up account's address (voiding older ones)."""
-    raw = issue(user, TokenPurpose.ADDRESS_CHECK)
-    lang = notices.user_lang(user)
-    with force_locale(lang):
-        subject = _("Confirm your e-mail address")
-    notices.queue_mail(
-        to=user.email, user=user, kind="confirm_address", lang=lang, subject=subject,
-        template="confirm_address", link=link_for(raw), email=user.email,
-        hours=lifetime(TokenPurpose.ADDRESS_CHECK),
-    )
+    _mail_link(user, TokenPurpose.ADDRESS_CHECK, "confirm_address", _l("Confirm your e-mail address"),
+               link_for, email=user.email)
     db.session.flush()
 
 
