@@ -46,6 +46,7 @@ from . import audit, idsets, invitations, logos, organizations, rights, search
 from .demands import Page
 from .errors import Forbidden, Invalid, NotFound
 from .matcher import get_engine
+from .rights import today
 
 PER_PAGE = 20
 MAX_COMPARE = 4
@@ -72,10 +73,6 @@ VISIBILITY_LABELS = {
     ProfileVisibility.MEMBERS: _l("Members: signed-in members of the board only"),
     ProfileVisibility.STAFF: _l("Staff: park staff only"),
 }
-
-
-def today() -> dt.date:
-    return rights.today()
 
 
 # -- profiles ------------------------------------------------------------------------------

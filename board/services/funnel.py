@@ -15,10 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
@@ -351,8 +349,7 @@ def _at(day: dt.date | None) -> dt.datetime | None:
     time zone, the one dates are shown in)."""
     if day is None:
         return None
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
-    return dt.datetime.combine(day, dt.time.max, tzinfo=tz).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time.max, tzinfo=rights.zone()).astimezone(dt.UTC)
 
 
 @dataclass

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from ..models import (
@@ -134,28 +136,22 @@ def demand(user, d: Demand) -> DemandRights:
 CLOSING_SOON_DAYS = 3
 
 
+def zone() -> ZoneInfo:
+    """The park's time zone (``BOARD_TIMEZONE``): dates on the board are dates there."""
+    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
+    return ZoneInfo(name or "UTC")
+
+
 def today() -> dt.date:
-    """Today in the board's time zone (reply-by dates are dates there)."""
-    from flask import current_app, has_app_context
-
-    if has_app_context():
-        from zoneinfo import ZoneInfo
-
-        zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
-        return dt.datetime.now(ZoneInfo(zone)).date()
-    return dt.date.today()
+    """Today at the park (reply-by dates and rounds are dates there)."""
+    return dt.datetime.now(zone()).date()
 
 
 def local_date(when: dt.datetime) -> dt.date:
-    """The board's date of a stored (UTC) time."""
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-
+    """The park's date of a stored (UTC) time."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
-    return when.astimezone(ZoneInfo(zone)).date()
+    return when.astimezone(zone()).date()
 
 
 def reply_window(d: Demand) -> str:

@@ -31,10 +31,11 @@ from ..models import (
     RoundMove,
     User,
 )
-from . import audit, rights
+from . import audit
 from .demands import Page, paginate
 from .errors import Invalid, NotFound
 from .records import all_segments, all_themes
+from .rights import today
 
 #: What a demand must be to be carried into another round: not yet answered for good.
 OPEN_DEMAND = (DemandStatus.SUBMITTED, DemandStatus.PUBLISHED)
@@ -43,10 +44,6 @@ FIELDS = ("name", "name_en", "opens_on", "closes_on", "description", "descriptio
           "segments", "themes")
 #: The figures of the round-on-round table, in column order.
 FIGURES = ("demands", "suppliers", "confirmed", "replies", "meetings", "agreements")
-
-
-def today() -> dt.date:
-    return rights.today()
 
 
 # -- reading -------------------------------------------------------------------------

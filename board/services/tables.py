@@ -511,12 +511,7 @@ STRENGTHS = Table(
 # -- the audit log -------------------------------------------------------------------------
 def _day_start(day: dt.date) -> dt.datetime:
     """Midnight of a day in the board's time zone, as a UTC time."""
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
-    return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(), rights.zone()).astimezone(dt.UTC)
 
 
 def audit_query(f: Filters) -> sa.Select:
